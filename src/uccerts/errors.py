@@ -1,0 +1,112 @@
+"""The one exception tree of uccerts.
+
+Every error a user can meet is one of these; each class knows the CLI exit code
+(cli.md: 1 refused, 2 usage, 3 system failure) and the HTTP status it maps to, so
+each face maps errors once, never ad hoc per command. Errors carry data, never log.
+
+    UccertsError                     exit 3, HTTP 500  (a bug or an unreachable part)
+    ├── UsageError                   exit 2, HTTP 400  (a bad flag, name or value)
+    │   └── NotFound                 exit 2, HTTP 404  (unknown cluster, node, purpose, file)
+    ├── InvalidInput                 exit 1, HTTP 400  (a file or value that cannot be used)
+    ├── Refused                      exit 1, HTTP 409  (the operation was refused)
+    │   └── FindingsError            exit 1, HTTP 400  (checks produced error findings)
+    └── SystemFailure                exit 3, HTTP 503  (storage, key material, a service)
+
+Foreign exceptions are translated at the boundary with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from uccerts.domain.findings import Finding
+
+
+class UccertsError(Exception):
+    """Base of every uccerts error. ``code`` is stable and machine-readable."""
+
+    exit_code: ClassVar[int] = 3
+    http_status: ClassVar[int] = 500
+    default_code: ClassVar[str] = "internal-error"
+
+    def __init__(self, message: str, *, code: str | None = None, fix: str | None = None,
+                 detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.fix = fix
+        self.detail = detail
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.detail:
+            out["detail"] = self.detail
+        if self.fix:
+            out["fix"] = self.fix
+        return out
+
+
+class UsageError(UccertsError):
+    """The request is malformed: an unknown option value, a name that cannot apply."""
+
+    exit_code = 2
+    http_status = 400
+    default_code = "usage"
+
+
+class NotFound(UsageError):
+    """A named thing (cluster, node, purpose, store, file) does not exist."""
+
+    http_status = 404
+    default_code = "not-found"
+
+
+class InvalidInput(UccertsError):
+    """Input data (a file, a PEM, a name) cannot be used as given."""
+
+    exit_code = 1
+    http_status = 400
+    default_code = "invalid-input"
+
+
+class Refused(UccertsError):
+    """The system understood the request and refuses it (a rule or guard says no)."""
+
+    exit_code = 1
+    http_status = 409
+    default_code = "refused"
+
+
+class FindingsError(Refused):
+    """Checks found problems: carries every finding, errors and warnings alike."""
+
+    http_status = 400
+    default_code = "checks-failed"
+
+    def __init__(self, findings: Sequence[Finding], message: str | None = None) -> None:
+        errors = [f for f in findings if f.is_error]
+        first = errors[0] if errors else None
+        super().__init__(
+            message or (first.message if first else "checks failed"),
+            code=first.code if first else None,
+            fix=first.fix if first else None,
+        )
+        self.findings = tuple(findings)
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.is_error)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if not f.is_error)
+
+
+class SystemFailure(UccertsError):
+    """Storage, key material or a running service failed; not the user's fault."""
+
+    exit_code = 3
+    http_status = 503
+    default_code = "system-failure"
