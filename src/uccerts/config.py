@@ -1,0 +1,31 @@
+"""Settings, loaded once at the entry point and passed down explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    db_url: str
+    # Base64 master key from the environment; otherwise the home's master.key file.
+    master_key_b64: str | None = None
+
+    @classmethod
+    def load(cls, home: Path | str | None = None, db_url: str | None = None) -> Settings:
+        home_path = Path(home or os.environ.get("UCCERTS_HOME") or Path.home() / ".uccerts")
+        home_path = home_path.expanduser()
+        url = db_url or os.environ.get("UCCERTS_DB") or f"sqlite:///{home_path / 'uccerts.db'}"
+        return cls(home=home_path, db_url=url,
+                   master_key_b64=os.environ.get("UCCERTS_MASTER_KEY") or None)
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.home / "master.key"
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.home / "ca"

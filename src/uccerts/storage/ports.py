@@ -1,0 +1,138 @@
+"""The storage port: repositories behind one unit of work.
+
+Services talk only to these protocols. ``storage.sql`` implements them over
+SQLAlchemy Core (SQLite, PostgreSQL); ``storage.memory`` is the in-memory fake for
+unit tests. Every repository method addresses rows by cluster name and node host
+name; private keys come back unsealed only from the ``get`` methods.
+
+A unit of work is one transaction::
+
+    with uow_factory() as uow:
+        uow.lock_node("lab", "cucm-pub")   # serialise writers on this node
+        ...
+        uow.commit()                       # leaving without commit rolls back
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Protocol
+
+from cryptography import x509
+
+from uccerts.domain.model import (
+    AuditEntry,
+    Cluster,
+    Identity,
+    Node,
+    PendingCsr,
+    TrustEntry,
+)
+
+
+class ClusterRepo(Protocol):
+    def add(self, cluster: Cluster, nodes: list[Node]) -> None:
+        """Insert a cluster and its nodes. Raises ``Refused`` (code cluster-exists)."""
+
+    def get(self, name: str) -> Cluster | None: ...
+
+    def list(self) -> list[Cluster]: ...
+
+    def update(self, cluster: Cluster) -> None:
+        """Update settings (security_mode, sso_enabled, san_match, phone_count) by name."""
+
+    def nodes(self, cluster: str) -> list[Node]:
+        """Every node of the cluster, publisher first, then in insertion order."""
+
+    def node(self, cluster: str, hostname: str) -> Node | None:
+        """A node by host name (case-insensitive)."""
+
+    def update_node(self, cluster: str, node: Node) -> None:
+        """Update web_security, services and ports of the node with that host name."""
+
+
+class IdentityRepo(Protocol):
+    def get(self, cluster: str, node: str, purpose: str) -> Identity | None:
+        """The identity with its private key unsealed."""
+
+    def list(self, cluster: str, node: str | None = None) -> list[Identity]:
+        """Identities without keys (``key`` is None)."""
+
+    def put(self, cluster: str, identity: Identity) -> None:
+        """Insert or replace the identity of (node, purpose); ``identity.key`` required."""
+
+
+class CsrRepo(Protocol):
+    def get(self, cluster: str, node: str, purpose: str) -> PendingCsr | None:
+        """The pending CSR with its private key unsealed."""
+
+    def list(self, cluster: str, node: str | None = None) -> list[PendingCsr]:
+        """Pending CSRs without keys."""
+
+    def put(self, cluster: str, csr: PendingCsr) -> bool:
+        """Insert or replace the one CSR of (csr.node, csr.purpose); True if replaced."""
+
+    def delete(self, cluster: str, node: str, purpose: str) -> bool: ...
+
+
+class TrustRepo(Protocol):
+    def list(self, cluster: str, node: str | None = None, store: str | None = None
+             ) -> list[TrustEntry]: ...
+
+    def get(self, cluster: str, node: str, store: str, filename: str) -> TrustEntry | None:
+        """By file name (case-insensitive)."""
+
+    def by_common_name(self, cluster: str, node: str, store: str, cn: str
+                       ) -> TrustEntry | None:
+        """The entry whose subject CN equals ``cn`` (domain.md §6: one per CN)."""
+
+    def by_subject(self, cluster: str, node: str, store: str, subject: x509.Name
+                   ) -> list[TrustEntry]:
+        """Entries whose subject equals ``subject`` (indexed: must not scan the store)."""
+
+    def filenames(self, cluster: str, node: str, store: str) -> set[str]: ...
+
+    def add(self, cluster: str, entry: TrustEntry) -> None: ...
+
+    def delete(self, cluster: str, node: str, store: str, filename: str) -> bool: ...
+
+
+class AuditRepo(Protocol):
+    def add(self, entry: AuditEntry) -> None: ...
+
+    def list(self, cluster: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """Newest first."""
+
+
+class SettingsRepo(Protocol):
+    """Small named blobs: lab CA material (keys sealed by the caller), preferences."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, value: bytes) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    clusters: ClusterRepo
+    identities: IdentityRepo
+    csrs: CsrRepo
+    trust: TrustRepo
+    audit: AuditRepo
+    settings: SettingsRepo
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def lock_node(self, cluster: str, node: str) -> None:
+        """Serialise concurrent writers on one node until this unit ends."""
+
+    def now(self) -> dt.datetime: ...
+
+
+UowFactory = Callable[[], UnitOfWork]
