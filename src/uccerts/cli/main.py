@@ -37,7 +37,7 @@ def main(
 
 # Each module registers its commands on ``app`` when imported; they keep their own
 # heavy imports inside the command bodies so that start-up stays fast.
-for _module in ("tools", "ca", "cluster", "cert", "csr", "websecurity"):
+for _module in ("tools", "check", "ca", "cluster", "cert", "csr", "websecurity"):
     try:
         importlib.import_module(f"uccerts.cli.{_module}").register(app)
     except ModuleNotFoundError as exc:  # a face still being built must not break the rest

@@ -15,7 +15,6 @@ A unit of work is one transaction::
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Protocol
 
@@ -113,6 +112,23 @@ class SettingsRepo(Protocol):
     def put(self, key: str, value: bytes) -> None: ...
 
 
+class AccountRepo(Protocol):
+    """Platform administrator accounts (role "read-only" or "read-write")."""
+
+    def add(self, username: str, role: str, password_hash: str) -> None:
+        """Raises ``Refused`` (code account-exists) when the name is taken."""
+
+    def get(self, username: str) -> tuple[str, str] | None:
+        """(role, password_hash) of the account, or None."""
+
+    def list(self) -> list[tuple[str, str]]:
+        """(username, role) pairs, sorted by name."""
+
+    def set_password(self, username: str, password_hash: str) -> bool: ...
+
+    def remove(self, username: str) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     clusters: ClusterRepo
     identities: IdentityRepo
@@ -120,6 +136,7 @@ class UnitOfWork(Protocol):
     trust: TrustRepo
     audit: AuditRepo
     settings: SettingsRepo
+    accounts: AccountRepo
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -131,8 +148,6 @@ class UnitOfWork(Protocol):
 
     def lock_node(self, cluster: str, node: str) -> None:
         """Serialise concurrent writers on one node until this unit ends."""
-
-    def now(self) -> dt.datetime: ...
 
 
 UowFactory = Callable[[], UnitOfWork]
