@@ -1,0 +1,149 @@
+"""Cluster use cases: create from a topology, show, subject settings (web-security)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from cryptography import x509
+
+from uccerts.domain.keys import DEFAULT_LENGTH, PrivateKey, key_size_of
+from uccerts.domain.model import Cluster, Distribution, Identity, Node, WebSecurity
+from uccerts.domain.names import check_dns_name, parse_ip
+from uccerts.domain.purposes import Purpose, purpose, purposes_for
+from uccerts.domain.selfsigned import SELF_SIGNED_DESCRIPTION, build_self_signed
+from uccerts.domain.topology import parse_topology
+from uccerts.errors import InvalidInput, Refused
+from uccerts.services.accounts import hash_password, new_password
+from uccerts.services.context import Context, resolve_cluster, resolve_node
+from uccerts.services.restarts import RestartNeeded, restarts_for
+
+
+@dataclass(frozen=True)
+class InitResult:
+    cluster: Cluster
+    nodes: tuple[Node, ...]
+    identities: int
+    admin_user: str
+    admin_password: str  # printed once, stored only as a slow hash
+
+
+@dataclass(frozen=True)
+class WebSecurityResult:
+    node: Node
+    regenerated: bool
+    services_to_restart: tuple[RestartNeeded, ...]
+    note: str
+
+
+def identity_filename(purpose_name: str) -> str:
+    return f"{purpose_name}.pem"
+
+
+def self_signed_identity(ctx: Context, p: Purpose, node: Node, key: PrivateKey,
+                         hash_name: str = "SHA256") -> Identity:
+    cert = build_self_signed(p, node, key, now=ctx.clock(), serial=x509.random_serial_number(),
+                             hash_name=hash_name)
+    return Identity(node=node.hostname, purpose=p.name, certificate=cert,
+                    filename=identity_filename(p.name), description=SELF_SIGNED_DESCRIPTION,
+                    distribution=Distribution.THIS_SERVER, key=key)
+
+
+class ClusterService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def init(self, topology_text: str, *,
+             progress: Callable[[int, int, str], None] | None = None) -> InitResult:
+        """Create the cluster; ``progress(done, total, label)`` follows the key generation."""
+        topo = parse_topology(topology_text)
+        with self.ctx.uow() as uow:
+            if uow.clusters.get(topo.cluster.name) is not None:
+                raise Refused(f"A cluster named '{topo.cluster.name}' already exists",
+                              code="cluster-exists",
+                              fix="Choose another [cluster] name, or use --home for a new store")
+        # Keys are made before the transaction so that no lock is held while they are.
+        todo = [(node, p) for node in topo.nodes for p in purposes_for(node.role)]
+        identities = []
+        for done, (node, p) in enumerate(todo, start=1):
+            key = self.ctx.keygen(p.key_type, DEFAULT_LENGTH[p.key_type])
+            identities.append(self_signed_identity(self.ctx, p, node, key))
+            if progress:
+                progress(done, len(todo), f"{node.hostname} {p.name}")
+        password = new_password()
+        with self.ctx.uow() as uow:
+            uow.clusters.add(topo.cluster, list(topo.nodes))
+            for identity in identities:
+                uow.identities.put(topo.cluster.name, identity)
+            if uow.accounts.get("admin") is None:
+                uow.accounts.add("admin", "read-write", hash_password(password))
+            else:
+                password = ""  # an existing administrator keeps its password
+            self.ctx.audit(uow, topo.cluster.name, "cluster init", "ok",
+                           detail=f"{len(topo.nodes)} nodes, {len(identities)} certificates")
+            uow.commit()
+        return InitResult(topo.cluster, topo.nodes, len(identities), "admin", password)
+
+    def show(self) -> tuple[Cluster, list[Node]]:
+        with self.ctx.uow() as uow:
+            cluster = resolve_cluster(uow, self.ctx.cluster)
+            return cluster, uow.clusters.nodes(cluster.name)
+
+    def list(self) -> list[Cluster]:
+        with self.ctx.uow() as uow:
+            return uow.clusters.list()
+
+    def node(self, hostname: str) -> Node:
+        with self.ctx.uow() as uow:
+            return resolve_node(uow, resolve_cluster(uow, self.ctx.cluster), hostname)
+
+    def set_web_security(self, hostname: str, ws: WebSecurity) -> WebSecurityResult:
+        ws = _validate_web_security(ws)
+        with self.ctx.uow() as uow:
+            cluster = resolve_cluster(uow, self.ctx.cluster)
+            node = resolve_node(uow, cluster, hostname)
+            current = uow.identities.get(cluster.name, node.hostname, "tomcat")
+        updated = replace(node, web_security=ws)
+        tomcat = purpose("tomcat")
+        # A CA-signed tomcat certificate is kept: only a self-signed one is regenerated.
+        regenerate = current is None or current.certificate.issuer == current.certificate.subject
+        identity = None
+        if regenerate:
+            length = key_size_of(current.key) if current and current.key else 2048
+            identity = self_signed_identity(self.ctx, tomcat, updated,
+                                            self.ctx.keygen(tomcat.key_type, length))
+        with self.ctx.uow() as uow:
+            uow.lock_node(cluster.name, node.hostname)
+            uow.clusters.update_node(cluster.name, updated)
+            if identity is not None:
+                uow.identities.put(cluster.name, identity)
+            self.ctx.audit(uow, cluster.name, "set web-security", "ok", node=node.hostname,
+                           purpose="tomcat",
+                           detail="tomcat regenerated" if regenerate else "subject stored")
+            uow.commit()
+        note = ("The new tomcat certificate is served after Cisco Tomcat restarts."
+                if regenerate else
+                "tomcat is CA-signed and was kept; the next CSR uses the new subject.")
+        restarts = restarts_for(cluster, tomcat, [updated]) if regenerate else ()
+        return WebSecurityResult(updated, regenerate, restarts, note)
+
+
+def _validate_web_security(ws: WebSecurity) -> WebSecurity:
+    for label, value in (("orgunit", ws.orgunit), ("orgname", ws.orgname),
+                         ("locality", ws.locality), ("state", ws.state)):
+        if not value.strip() or len(value) > 64 or any(ord(ch) < 32 for ch in value):
+            raise InvalidInput(f"{label} '{value}' must be 1 to 64 printable characters",
+                               code="invalid-subject", fix=f"Give a plain text {label}")
+    country = ws.country.strip().upper()
+    if country and (len(country) != 2 or not country.isalpha()):
+        raise InvalidInput(f"country '{ws.country}' is not a two-letter code",
+                           code="invalid-subject", fix="Use a code such as US, MX or KR")
+    alternates = []
+    for name in ws.alternate_hostnames:
+        for part in name.split(","):
+            part = part.strip()
+            if part:
+                ip = parse_ip(part)
+                alternates.append(str(ip) if ip else check_dns_name(part).lower())
+    return WebSecurity(ws.orgunit.strip(), ws.orgname.strip(), ws.locality.strip(),
+                       ws.state.strip(), country, tuple(alternates))

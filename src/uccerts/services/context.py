@@ -1,0 +1,71 @@
+"""What every use case needs: the unit of work, a clock, key generation, who acts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from uccerts.domain.keys import PrivateKey, generate_key
+from uccerts.domain.model import AuditEntry, Cluster, Node
+from uccerts.domain.purposes import KeyType
+from uccerts.errors import NotFound, UsageError
+from uccerts.storage.ports import UnitOfWork, UowFactory
+
+Clock = Callable[[], dt.datetime]
+KeyFactory = Callable[[KeyType, int], PrivateKey]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Context:
+    uow: UowFactory
+    clock: Clock = utc_now
+    keygen: KeyFactory = generate_key
+    actor: str = "system"
+    source: str = "cli"
+    cluster: str | None = None  # the cluster commands act on; None: the only one
+
+    def audit(self, uow: UnitOfWork, cluster: str, action: str, outcome: str, *,
+              node: str = "", purpose: str = "", detail: str = "") -> None:
+        uow.audit.add(AuditEntry(at=self.clock(), actor=self.actor, action=action,
+                                 outcome=outcome, node=node, purpose=purpose,
+                                 detail=detail[:1000], source=self.source, cluster=cluster))
+
+    def audit_refusal(self, cluster: str, action: str, *, node: str = "", purpose: str = "",
+                      detail: str = "") -> None:
+        """Record a refused change in its own transaction: the refused one rolled back."""
+        with self.uow() as uow:
+            self.audit(uow, cluster, action, "refused", node=node, purpose=purpose,
+                       detail=detail)
+            uow.commit()
+
+
+def resolve_cluster(uow: UnitOfWork, name: str | None) -> Cluster:
+    if name:
+        cluster = uow.clusters.get(name)
+        if cluster is None:
+            raise NotFound(f"No cluster named '{name}'", code="unknown-cluster",
+                           fix="See `uccerts cluster show` for the clusters in this database")
+        return cluster
+    clusters = uow.clusters.list()
+    if not clusters:
+        raise NotFound("No cluster exists yet", code="no-cluster",
+                       fix="Create one with `uccerts cluster init --topology FILE.toml`")
+    if len(clusters) > 1:
+        names = ", ".join(c.name for c in clusters)
+        raise UsageError(f"Several clusters exist ({names}); say which one",
+                         code="cluster-ambiguous", fix="Add --cluster NAME")
+    return clusters[0]
+
+
+def resolve_node(uow: UnitOfWork, cluster: Cluster, hostname: str) -> Node:
+    node = uow.clusters.node(cluster.name, hostname.strip().split(".")[0])
+    if node is None or (("." in hostname) and hostname.lower() != node.fqdn.lower()):
+        known = ", ".join(n.hostname for n in uow.clusters.nodes(cluster.name))
+        raise NotFound(f"Unknown node '{hostname}' in cluster {cluster.name}",
+                       code="unknown-node", fix=f"Use one of: {known}")
+    return node
