@@ -42,7 +42,8 @@ class CliState:
         if self._services is None:
             from uccerts.bootstrap import build_services
 
-            self._services = build_services(self.settings(), actor=_actor(), source="cli")
+            self._services = build_services(self.settings(), actor=_actor(), source="cli",
+                                            cluster=self.cluster)
         return self._services
 
 
@@ -112,6 +113,17 @@ def handled(as_json: bool = False) -> Iterator[None]:
 
         fail(InvalidInput(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
                           code="io-error", fix="Check the path and its permissions"), as_json)
+
+
+def table(headers: list[str], rows: list[list[str]], title: str | None = None) -> None:
+    """A Rich table on stdout (imported here: the offline tools never pay for Rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(*headers, title=title, show_lines=False)
+    for row in rows:
+        t.add_row(*row)
+    Console(soft_wrap=True).print(t)
 
 
 def read_input(path: str) -> bytes:

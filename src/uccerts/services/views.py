@@ -21,6 +21,10 @@ def iso(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def sha256_of(cert: x509.Certificate) -> str:
+    return hashlib.sha256(certificate_der(cert)).hexdigest()
+
+
 def is_self_signed(cert: x509.Certificate) -> bool:
     return cert.issuer == cert.subject
 
@@ -67,7 +71,7 @@ def _cert_view(node: str, purpose: str, kind: str, filename: str, cert: x509.Cer
         key_type=key_type_of(public).value,  # type: ignore[arg-type]
         key_size=key_size_of(public),  # type: ignore[arg-type]
         distribution=distribution, self_signed=is_self_signed(cert), sans=sans_of(cert),
-        sha256=hashlib.sha256(certificate_der(cert)).hexdigest(), description=description,
+        sha256=sha256_of(cert), description=description,
         pem=certificate_pem(cert),
     )
 

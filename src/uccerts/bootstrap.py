@@ -1,0 +1,49 @@
+"""The one composition root: settings in, wired use cases out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from uccerts.config import Settings
+from uccerts.services.certificates import CertificateService
+from uccerts.services.cluster import ClusterService
+from uccerts.services.context import Context, KeyFactory
+from uccerts.services.csrs import CsrService
+from uccerts.storage.ports import UowFactory
+
+
+@dataclass(frozen=True)
+class Services:
+    ctx: Context
+    clusters: ClusterService
+    certificates: CertificateService
+    csrs: CsrService
+    close: object = None  # a callable that releases the database engine
+
+    def dispose(self) -> None:
+        if callable(self.close):
+            self.close()
+
+
+def build_from_uow(uow: UowFactory, *, actor: str = "system", source: str = "cli",
+                   cluster: str | None = None, keygen: KeyFactory | None = None) -> Services:
+    ctx = Context(uow=uow, actor=actor, source=source, cluster=cluster)
+    if keygen is not None:
+        ctx = Context(uow=uow, actor=actor, source=source, cluster=cluster, keygen=keygen)
+    return Services(ctx, ClusterService(ctx), CertificateService(ctx), CsrService(ctx))
+
+
+def build_services(settings: Settings, *, actor: str = "system", source: str = "cli",
+                   cluster: str | None = None) -> Services:
+    from uccerts.storage.engine import make_engine
+    from uccerts.storage.migrate import upgrade
+    from uccerts.storage.secrets import Sealer, load_or_create_master_key
+    from uccerts.storage.sql import SqlStore
+
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    sealer = Sealer(load_or_create_master_key(settings.master_key_path, settings.master_key_b64))
+    store = SqlStore(engine, sealer)
+    services = build_from_uow(store.uow, actor=actor, source=source, cluster=cluster)
+    return Services(services.ctx, services.clusters, services.certificates, services.csrs,
+                    close=engine.dispose)

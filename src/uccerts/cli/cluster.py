@@ -1,0 +1,103 @@
+"""``uccerts cluster …``: create a cluster from a topology, show it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from uccerts.cli.common import emit_json, handled, say, state, table, warn
+
+if TYPE_CHECKING:
+    from uccerts.bootstrap import Services
+    from uccerts.services.cluster import InitResult
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Create and inspect clusters.", no_args_is_help=True)
+    app.add_typer(group, name="cluster")
+
+    @group.command("init")
+    def init(
+        ctx: typer.Context,
+        topology: Path = typer.Option(..., "--topology", help="Topology TOML file"),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
+    ) -> None:
+        """Create the cluster and every node's self-signed certificates."""
+        with handled(as_json):
+            text = _read_topology(topology)
+            services = state(ctx).services()
+            if as_json:
+                result = services.clusters.init(text)
+            else:
+                result = _init_with_progress(services, text)
+            if as_json:
+                from uccerts.services.views import cluster_view
+
+                emit_json({"cluster": cluster_view(result.cluster, list(result.nodes)),
+                           "certificates": result.identities,
+                           "admin": {"user": result.admin_user,
+                                     "password": result.admin_password or None}})
+                return
+            say(f"Cluster {result.cluster.name} ({result.cluster.domain}) created: "
+                f"{len(result.nodes)} nodes, {result.identities} self-signed certificates.")
+            for node in result.nodes:
+                say(f"  {node.hostname:<16} {node.role.value:<11} {node.address:<15} "
+                    f"{node.fqdn}")
+            if result.admin_password:
+                say("")
+                say(f"Platform administrator: {result.admin_user}")
+                say(f"Password (shown once, store it now): {result.admin_password}")
+
+    @group.command("show")
+    def show(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
+    ) -> None:
+        """Cluster settings and nodes."""
+        with handled(as_json):
+            from uccerts.services.views import cluster_view
+
+            cluster, nodes = state(ctx).services().clusters.show()
+            if as_json:
+                emit_json(cluster_view(cluster, nodes))
+                return
+            mode = "1 (mixed)" if cluster.security_mode == 1 else "0 (non-secure)"
+            say(f"Cluster:               {cluster.name}")
+            say(f"Domain:                {cluster.domain}")
+            say(f"Cluster security mode: {mode}")
+            say(f"SAML SSO:              {'enabled' if cluster.sso_enabled else 'disabled'}")
+            say(f"SAN match:             {cluster.san_match.value}")
+            say(f"Phones:                {cluster.phone_count}")
+            table(["Node", "Role", "Address", "FQDN", "Services"],
+                  [[n.hostname, n.role.value, n.address, n.fqdn, ", ".join(n.services)]
+                   for n in nodes])
+
+
+def _read_topology(path: Path) -> str:
+    from uccerts.errors import InvalidInput
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"The topology {path.name} is not UTF-8 text",
+                           code="invalid-topology", fix="Save the file as UTF-8") from exc
+
+
+def _init_with_progress(services: Services, text: str) -> InitResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  transient=True) as progress:
+        task = progress.add_task("Generating self-signed certificates", total=None)
+
+        def step(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total,
+                            description=f"Generating {label:<34}")
+
+        try:
+            return services.clusters.init(text, progress=step)
+        except KeyboardInterrupt:
+            warn("Interrupted: nothing was stored.")
+            raise

@@ -1,0 +1,212 @@
+"""Certificate use cases: list, show, upload (identity or trust), regenerate (§5, §7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from uccerts.domain.checks import check_identity_upload
+from uccerts.domain.codec import load_certificates
+from uccerts.domain.findings import Finding
+from uccerts.domain.keys import key_size_of, validate_key_settings
+from uccerts.domain.model import Cluster, Identity, Node
+from uccerts.domain.names import common_name
+from uccerts.domain.purposes import Purpose, is_trust_store, purpose, trust_store
+from uccerts.errors import FindingsError, NotFound, UsageError
+from uccerts.services.cluster import identity_filename, self_signed_identity
+from uccerts.services.context import Context, resolve_cluster, resolve_node
+from uccerts.services.restarts import RestartNeeded, restarts_for
+from uccerts.services.trust import Installed, TrustService, import_trust
+from uccerts.services.views import CertView, identity_view, sha256_of, trust_view
+from uccerts.storage.ports import UnitOfWork
+
+REGENERATE_WARNING = ("WARNING: This operation will overwrite any CA signed certificate "
+                      "previously imported for {purpose}")
+REGENERATED_NOTE = ("You must restart services related to {purpose} for the regenerated "
+                    "certificates to become active.")
+UPLOAD_OK = "Certificate upload operation successful"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    node: str
+    purpose: str
+    installed: tuple[Installed, ...]
+    services_to_restart: tuple[RestartNeeded, ...] = ()
+    warnings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": True, "node": self.node, "purpose": self.purpose,
+            "installed": [i.to_dict() for i in self.installed],
+            "services_to_restart": [r.to_dict() for r in self.services_to_restart],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+@dataclass(frozen=True)
+class RegenerateResult:
+    view: CertView
+    services_to_restart: tuple[RestartNeeded, ...]
+    message: str
+
+
+def _node_of(uow: UnitOfWork, ctx: Context, hostname: str) -> tuple[Cluster, Node]:
+    cluster = resolve_cluster(uow, ctx.cluster)
+    return cluster, resolve_node(uow, cluster, hostname)
+
+
+def _check_purpose_on_node(p: Purpose, node: Node) -> None:
+    if not p.applies_to(node.role):
+        raise UsageError(f"{p.name} does not apply to {node.hostname} ({node.role.value})",
+                         code="purpose-not-on-node",
+                         fix="CAPF: publisher only; CallManager and TVS: CUCM nodes; "
+                             "cup*: IM and Presence nodes")
+
+
+class CertificateService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.trust = TrustService(ctx)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def list(self, hostname: str | None = None, purpose_name: str | None = None,
+             kind: str | None = None) -> list[CertView]:
+        if kind not in (None, "own", "trust"):
+            raise UsageError(f"Unknown type '{kind}'", code="invalid-type",
+                             fix="Use --type own or --type trust")
+        wanted = purpose_name.strip().lower() if purpose_name else None
+        if wanted and not is_trust_store(wanted):
+            purpose(wanted)  # an unknown name is a usage error, not an empty list
+        with self.ctx.uow() as uow:
+            cluster = resolve_cluster(uow, self.ctx.cluster)
+            node = resolve_node(uow, cluster, hostname).hostname if hostname else None
+            views: list[CertView] = []
+            if kind in (None, "own"):
+                views += [identity_view(i) for i in uow.identities.list(cluster.name, node)]
+            if kind in (None, "trust"):
+                views += [trust_view(t) for t in uow.trust.list(cluster.name, node)]
+        if wanted:
+            views = [v for v in views if v.purpose.lower() == wanted]
+        return views
+
+    def show(self, hostname: str, purpose_name: str, filename: str | None = None) -> CertView:
+        with self.ctx.uow() as uow:
+            cluster, node = _node_of(uow, self.ctx, hostname)
+            if is_trust_store(purpose_name):
+                store = trust_store(purpose_name)
+                if not filename:
+                    raise UsageError("A trust store holds many certificates: name one",
+                                     code="file-required", fix="Add --file NAME.pem")
+                entry = uow.trust.get(cluster.name, node.hostname, store.name, filename)
+                if entry is None:
+                    raise NotFound(f"No file '{filename}' in {store.name} on {node.hostname}",
+                                   code="trust-file-not-found",
+                                   fix="See `uccerts cert list --type trust`")
+                return trust_view(entry)
+            p = purpose(purpose_name)
+            identity = uow.identities.get(cluster.name, node.hostname, p.name)
+        if identity is None:
+            raise NotFound(f"{node.hostname} has no {p.name} certificate",
+                           code="identity-not-found",
+                           fix="This purpose does not apply to the node's role")
+        return identity_view(identity)
+
+    # --- uploading ---------------------------------------------------------------------
+
+    def upload(self, hostname: str, purpose_name: str, data: bytes,
+               description: str | None = None, *, strict: bool = False) -> UploadResult:
+        certs = load_certificates(data)
+        if is_trust_store(purpose_name):
+            cluster, installed = self.trust.upload(hostname, purpose_name, certs, description)
+            return UploadResult(hostname, trust_store(purpose_name).name, tuple(installed))
+        return self._upload_identity(hostname, purpose(purpose_name), certs, strict)
+
+    def _upload_identity(self, hostname: str, p: Purpose, certs: list[x509.Certificate],
+                         strict: bool) -> UploadResult:
+        if p.self_signed_only or p.trust_store is None:
+            raise UsageError(f"{p.name} is always self-signed: it takes no CA-signed upload",
+                             code="self-signed-only", fix=f"Use `cert regenerate` for {p.name}")
+        store = trust_store(p.trust_store)
+        with self.ctx.uow() as uow:
+            cluster, node = _node_of(uow, self.ctx, hostname)
+            _check_purpose_on_node(p, node)
+            uow.lock_node(cluster.name, node.hostname)
+            pending = uow.csrs.get(cluster.name, node.hostname, p.name)
+
+            def trusted(name: x509.Name) -> list[x509.Certificate]:
+                return [e.certificate for e in
+                        uow.trust.by_subject(cluster.name, node.hostname, store.name, name)]
+
+            verdict = check_identity_upload(
+                p, certs, pending.csr if pending else None, trusted, now=self.ctx.clock(),
+                san_match=cluster.san_match, strict=strict)
+            if not verdict.ok or verdict.leaf is None or pending is None:
+                uow.rollback()
+                self.ctx.audit_refusal(cluster.name, "certificate upload", node=node.hostname,
+                                       purpose=p.name,
+                                       detail="; ".join(f.code for f in verdict.errors))
+                raise FindingsError(verdict.findings)
+
+            targets = [n for n in uow.clusters.nodes(cluster.name) if n.hostname in pending.nodes]
+            targets = targets or [node]
+            installed: list[Installed] = []
+            description = f"Certificate Signed by {common_name(verdict.leaf.issuer)}"
+            for target in sorted(targets, key=lambda n: n.hostname):
+                uow.lock_node(cluster.name, target.hostname)
+            for target in targets:
+                uow.identities.put(cluster.name, Identity(
+                    node=target.hostname, purpose=p.name, certificate=verdict.leaf,
+                    filename=identity_filename(p.name), description=description,
+                    distribution=pending.distribution, key=pending.key))
+                uow.csrs.delete(cluster.name, target.hostname, p.name)
+                installed.append(Installed(target.hostname, p.name, identity_filename(p.name),
+                                           sha256_of(verdict.leaf)))
+            warnings = list(verdict.warnings)
+            if verdict.ca_certificates:
+                added, skipped = import_trust(uow, self.ctx, cluster, store, node,
+                                              list(verdict.ca_certificates),
+                                              "Trust Certificate", strict=False)
+                installed += added
+                warnings += skipped
+            self.ctx.audit(uow, cluster.name, "certificate upload", "ok", node=node.hostname,
+                           purpose=p.name,
+                           detail=f"{UPLOAD_OK}: {', '.join(t.hostname for t in targets)}")
+            uow.commit()
+        return UploadResult(node.hostname, p.name, tuple(installed),
+                            restarts_for(cluster, p, targets), tuple(warnings))
+
+    # --- self-signed -------------------------------------------------------------------
+
+    def regenerate(self, hostname: str, purpose_name: str, *, key_length: int | None = None,
+                   hash_name: str | None = None) -> RegenerateResult:
+        p = purpose(purpose_name)
+        with self.ctx.uow() as uow:
+            cluster, node = _node_of(uow, self.ctx, hostname)
+            _check_purpose_on_node(p, node)
+            current = uow.identities.get(cluster.name, node.hostname, p.name)
+        keep = key_size_of(current.key) if current and current.key else None
+        length, hash_ = validate_key_settings(p.key_type, key_length or keep, hash_name)
+        identity = self_signed_identity(self.ctx, p, node, self.ctx.keygen(p.key_type, length),
+                                        hash_)
+        with self.ctx.uow() as uow:
+            uow.lock_node(cluster.name, node.hostname)
+            uow.identities.put(cluster.name, identity)
+            self.ctx.audit(uow, cluster.name, "certificate regenerate", "ok",
+                           node=node.hostname, purpose=p.name,
+                           detail=f"self-signed {p.key_type.value} {length} {hash_}")
+            uow.commit()
+        return RegenerateResult(identity_view(identity), restarts_for(cluster, p, [node]),
+                                REGENERATED_NOTE.format(purpose=p.name))
+
+    def delete(self, hostname: str, store_name: str, filename: str) -> list[Installed]:
+        if not is_trust_store(store_name):
+            purpose(store_name)  # unknown names are usage errors
+            raise UsageError(
+                "Only trust certificates can be deleted; identity certificates are replaced",
+                code="identity-not-deletable",
+                fix=f"Regenerate or upload a new {store_name} certificate instead")
+        return self.trust.delete(hostname, store_name, filename)
+

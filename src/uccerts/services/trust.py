@@ -1,0 +1,156 @@
+"""Trust-store use cases (domain.md §6): upload with the same-CN rule, replicate, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from uccerts.domain.findings import Finding
+from uccerts.domain.model import Cluster, Node, TrustEntry
+from uccerts.domain.names import common_name
+from uccerts.domain.purposes import TrustStore, trust_store
+from uccerts.domain.truststore import decide_trust_upload, order_root_first, trust_filename
+from uccerts.errors import FindingsError, NotFound, UsageError
+from uccerts.services.context import Context, resolve_cluster, resolve_node
+from uccerts.services.views import sha256_of
+from uccerts.storage.ports import UnitOfWork
+
+DEFAULT_DESCRIPTION = "Trust Certificate"
+
+
+@dataclass(frozen=True)
+class Installed:
+    node: str
+    purpose: str
+    filename: str
+    sha256: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"node": self.node, "purpose": self.purpose, "filename": self.filename,
+                "sha256": self.sha256}
+
+
+def clean_description(text: str | None, default: str) -> str:
+    # The admin shell prints "<file>: <description>": a colon or newline would break parsers.
+    text = " ".join((text or "").replace(":", " -").split())
+    return text[:200] or default
+
+
+def store_nodes(uow: UnitOfWork, cluster: Cluster, store: TrustStore, node: Node) -> list[Node]:
+    """The nodes a change to ``store`` on ``node`` reaches: replicated stores go everywhere."""
+    if not store.replicated:
+        return [node]
+    return [n for n in uow.clusters.nodes(cluster.name) if n.role in store.roles]
+
+
+def check_store_on_node(store: TrustStore, node: Node) -> None:
+    if node.role not in store.roles:
+        raise UsageError(f"{store.name} does not exist on {node.hostname} ({node.role.value})",
+                         code="store-not-on-node",
+                         fix="Choose a trust store that this node's role has")
+
+
+def import_trust(uow: UnitOfWork, ctx: Context, cluster: Cluster, store: TrustStore,
+                 node: Node, certs: Sequence[x509.Certificate], description: str,
+                 *, strict: bool) -> tuple[list[Installed], list[Finding]]:
+    """Apply the §6 rule on every node the store reaches. ``strict``: any refusal raises.
+
+    Not strict (CA certificates that came inside an identity upload): a certificate the
+    store refuses is skipped and reported as a warning; the chain was already verified.
+    """
+    installed: list[Installed] = []
+    findings: list[Finding] = []
+    targets = store_nodes(uow, cluster, store, node)
+    for target in targets:
+        uow.lock_node(cluster.name, target.hostname)
+
+        def existing(cn: str, _t: Node = target) -> TrustEntry | None:
+            return uow.trust.by_common_name(cluster.name, _t.hostname, store.name, cn)
+
+        decisions = decide_trust_upload(store.name, certs, existing, now=ctx.clock())
+        refusals = [d.finding for d in decisions if d.finding is not None]
+        if refusals and strict:
+            raise FindingsError(refusals)
+        findings.extend(f.as_warning() for f in refusals if target is node)
+        taken = uow.trust.filenames(cluster.name, target.hostname, store.name)
+        for decision in decisions:
+            if decision.action not in ("add", "replace"):
+                continue
+            if decision.replaces:
+                uow.trust.delete(cluster.name, target.hostname, store.name, decision.replaces)
+                taken.discard(decision.replaces)
+            name = trust_filename(decision.certificate, taken)
+            taken.add(name)
+            uow.trust.add(cluster.name, TrustEntry(target.hostname, store.name, name,
+                                                   decision.certificate, description,
+                                                   ctx.clock()))
+            installed.append(Installed(target.hostname, store.name, name,
+                                       sha256_of(decision.certificate)))
+    return installed, findings
+
+
+class TrustService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def upload(self, hostname: str, store_name: str, certs: Sequence[x509.Certificate],
+               description: str | None) -> tuple[Cluster, list[Installed]]:
+        store = trust_store(store_name)
+        desc = clean_description(description, DEFAULT_DESCRIPTION)
+        ordered = order_root_first(certs)
+        with self.ctx.uow() as uow:
+            cluster = resolve_cluster(uow, self.ctx.cluster)
+            node = resolve_node(uow, cluster, hostname)
+            check_store_on_node(store, node)
+            try:
+                installed, _ = import_trust(uow, self.ctx, cluster, store, node, ordered, desc,
+                                            strict=True)
+                if store.also_copy_roots_to:
+                    # CAPF's issuing root must also be in CallManager-trust (domain.md §3).
+                    roots = [c for c in ordered if c.issuer == c.subject]
+                    if roots:
+                        more, _ = import_trust(uow, self.ctx, cluster,
+                                               trust_store(store.also_copy_roots_to), node,
+                                               roots, desc, strict=False)
+                        installed.extend(more)
+            except FindingsError as err:
+                uow.rollback()
+                self.ctx.audit_refusal(cluster.name, "trust upload", node=node.hostname,
+                                       purpose=store.name, detail=err.message)
+                raise
+            self.ctx.audit(uow, cluster.name, "trust upload", "ok", node=node.hostname,
+                           purpose=store.name,
+                           detail=", ".join(common_name(c.subject) for c in ordered))
+            uow.commit()
+        return cluster, installed
+
+    def delete(self, hostname: str, store_name: str, filename: str) -> list[Installed]:
+        store = trust_store(store_name)
+        with self.ctx.uow() as uow:
+            cluster = resolve_cluster(uow, self.ctx.cluster)
+            node = resolve_node(uow, cluster, hostname)
+            check_store_on_node(store, node)
+            entry = uow.trust.get(cluster.name, node.hostname, store.name, filename)
+            if entry is None:
+                raise NotFound(f"No file '{filename}' in {store.name} on {node.hostname}",
+                               code="trust-file-not-found",
+                               fix=f"See `uccerts cert list --node {node.hostname} "
+                                   f"--type trust --purpose {store.name}`")
+            removed = []
+            # A delete in a replicated store is cluster-wide: the same certificate goes
+            # from every node, whatever its file is called there.
+            for target in store_nodes(uow, cluster, store, node):
+                uow.lock_node(cluster.name, target.hostname)
+                for other in uow.trust.by_subject(cluster.name, target.hostname, store.name,
+                                                  entry.certificate.subject):
+                    if other.certificate == entry.certificate:
+                        uow.trust.delete(cluster.name, target.hostname, store.name,
+                                         other.filename)
+                        removed.append(Installed(target.hostname, store.name, other.filename,
+                                                 sha256_of(other.certificate)))
+            self.ctx.audit(uow, cluster.name, "trust delete", "ok", node=node.hostname,
+                           purpose=store.name, detail=filename)
+            uow.commit()
+        return removed
