@@ -22,8 +22,8 @@ _CURVES: dict[int, ec.EllipticCurve] = {
     384: ec.SECP384R1(),
     521: ec.SECP521R1(),
 }
-HASHES: dict[str, hashes.HashAlgorithm] = {
-    "SHA1": hashes.SHA1(),
+SignatureHash: TypeAlias = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
+HASHES: dict[str, SignatureHash] = {
     "SHA256": hashes.SHA256(),
     "SHA384": hashes.SHA384(),
     "SHA512": hashes.SHA512(),
@@ -45,6 +45,13 @@ def validate_key_settings(key_type: KeyType, length: int | None, hash_name: str 
             fix="Use one of: " + ", ".join(str(n) for n in allowed),
         )
     name = (hash_name or "SHA256").upper().replace("-", "")
+    if name == "SHA1":
+        # The dialog still lists SHA1, but cryptography no longer makes SHA-1 signatures.
+        raise UsageError(
+            "SHA1 is not supported for new signatures: SHA-1 is broken for signing",
+            code="invalid-hash",
+            fix="Use SHA256 (the default), SHA384 or SHA512",
+        )
     if name not in HASHES:
         raise UsageError(
             f"Hash algorithm '{hash_name}' is not supported",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from cryptography import x509
 
@@ -16,12 +16,12 @@ from uccerts.domain.keys import PrivateKey
 from uccerts.domain.purposes import KeyType, Role
 
 
-class Distribution(str, Enum):
+class Distribution(StrEnum):
     THIS_SERVER = "this-server"
     MULTI_SERVER = "multi-server"
 
 
-class SanMatch(str, Enum):
+class SanMatch(StrEnum):
     EXACT = "exact"
     SUPERSET = "superset"
 

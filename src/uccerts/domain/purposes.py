@@ -7,12 +7,12 @@ purpose's trust store or restart list is a one-line change here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from uccerts.errors import NotFound
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     PUBLISHER = "publisher"
     SUBSCRIBER = "subscriber"
     IMP = "imp"
@@ -22,7 +22,7 @@ class Role(str, Enum):
         return self is not Role.IMP
 
 
-class KeyType(str, Enum):
+class KeyType(StrEnum):
     RSA = "RSA"
     EC = "EC"
 
@@ -33,7 +33,7 @@ PUBLISHER_ONLY = frozenset({Role.PUBLISHER})
 IMP_ONLY = frozenset({Role.IMP})
 
 
-class SanScope(str, Enum):
+class SanScope(StrEnum):
     """Which nodes a multi-server CSR names by default (domain.md §4)."""
 
     CUCM_AND_IMP = "cucm+imp"

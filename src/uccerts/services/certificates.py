@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -73,7 +74,7 @@ class CertificateService:
     # --- reading ---------------------------------------------------------------------
 
     def list(self, hostname: str | None = None, purpose_name: str | None = None,
-             kind: str | None = None) -> list[CertView]:
+             kind: str | None = None) -> builtins.list[CertView]:
         if kind not in (None, "own", "trust"):
             raise UsageError(f"Unknown type '{kind}'", code="invalid-type",
                              fix="Use --type own or --type trust")
@@ -83,7 +84,7 @@ class CertificateService:
         with self.ctx.uow() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname).hostname if hostname else None
-            views: list[CertView] = []
+            views: builtins.list[CertView] = []
             if kind in (None, "own"):
                 views += [identity_view(i) for i in uow.identities.list(cluster.name, node)]
             if kind in (None, "trust"):
@@ -120,11 +121,11 @@ class CertificateService:
                description: str | None = None, *, strict: bool = False) -> UploadResult:
         certs = load_certificates(data)
         if is_trust_store(purpose_name):
-            cluster, installed = self.trust.upload(hostname, purpose_name, certs, description)
+            _, installed = self.trust.upload(hostname, purpose_name, certs, description)
             return UploadResult(hostname, trust_store(purpose_name).name, tuple(installed))
         return self._upload_identity(hostname, purpose(purpose_name), certs, strict)
 
-    def _upload_identity(self, hostname: str, p: Purpose, certs: list[x509.Certificate],
+    def _upload_identity(self, hostname: str, p: Purpose, certs: builtins.list[x509.Certificate],
                          strict: bool) -> UploadResult:
         if p.self_signed_only or p.trust_store is None:
             raise UsageError(f"{p.name} is always self-signed: it takes no CA-signed upload",
@@ -152,7 +153,7 @@ class CertificateService:
 
             targets = [n for n in uow.clusters.nodes(cluster.name) if n.hostname in pending.nodes]
             targets = targets or [node]
-            installed: list[Installed] = []
+            installed: builtins.list[Installed] = []
             description = f"Certificate Signed by {common_name(verdict.leaf.issuer)}"
             for target in sorted(targets, key=lambda n: n.hostname):
                 uow.lock_node(cluster.name, target.hostname)
@@ -201,7 +202,8 @@ class CertificateService:
         return RegenerateResult(identity_view(identity), restarts_for(cluster, p, [node]),
                                 REGENERATED_NOTE.format(purpose=p.name))
 
-    def delete(self, hostname: str, store_name: str, filename: str) -> list[Installed]:
+    def delete(self, hostname: str, store_name: str, filename: str
+               ) -> builtins.list[Installed]:
         if not is_trust_store(store_name):
             purpose(store_name)  # unknown names are usage errors
             raise UsageError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -84,12 +85,12 @@ class ClusterService:
             uow.commit()
         return InitResult(topo.cluster, topo.nodes, len(identities), "admin", password)
 
-    def show(self) -> tuple[Cluster, list[Node]]:
+    def show(self) -> tuple[Cluster, builtins.list[Node]]:
         with self.ctx.uow() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             return cluster, uow.clusters.nodes(cluster.name)
 
-    def list(self) -> list[Cluster]:
+    def list(self) -> builtins.list[Cluster]:
         with self.ctx.uow() as uow:
             return uow.clusters.list()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, replace
 
 from uccerts.domain.codec import csr_pem
@@ -82,7 +83,7 @@ class CsrService:
     def pem(self, hostname: str, purpose_name: str) -> str:
         return csr_pem(self.get(hostname, purpose_name).csr)
 
-    def list(self, hostname: str | None = None) -> list[PendingCsr]:
+    def list(self, hostname: str | None = None) -> builtins.list[PendingCsr]:
         with self.ctx.uow() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname).hostname if hostname else None

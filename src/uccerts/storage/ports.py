@@ -15,6 +15,7 @@ A unit of work is one transaction::
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Protocol
 
@@ -36,12 +37,12 @@ class ClusterRepo(Protocol):
 
     def get(self, name: str) -> Cluster | None: ...
 
-    def list(self) -> list[Cluster]: ...
+    def list(self) -> builtins.list[Cluster]: ...
 
     def update(self, cluster: Cluster) -> None:
         """Update settings (security_mode, sso_enabled, san_match, phone_count) by name."""
 
-    def nodes(self, cluster: str) -> list[Node]:
+    def nodes(self, cluster: str) -> builtins.list[Node]:
         """Every node of the cluster, publisher first, then in insertion order."""
 
     def node(self, cluster: str, hostname: str) -> Node | None:
@@ -55,7 +56,7 @@ class IdentityRepo(Protocol):
     def get(self, cluster: str, node: str, purpose: str) -> Identity | None:
         """The identity with its private key unsealed."""
 
-    def list(self, cluster: str, node: str | None = None) -> list[Identity]:
+    def list(self, cluster: str, node: str | None = None) -> builtins.list[Identity]:
         """Identities without keys (``key`` is None)."""
 
     def put(self, cluster: str, identity: Identity) -> None:
@@ -66,7 +67,7 @@ class CsrRepo(Protocol):
     def get(self, cluster: str, node: str, purpose: str) -> PendingCsr | None:
         """The pending CSR with its private key unsealed."""
 
-    def list(self, cluster: str, node: str | None = None) -> list[PendingCsr]:
+    def list(self, cluster: str, node: str | None = None) -> builtins.list[PendingCsr]:
         """Pending CSRs without keys."""
 
     def put(self, cluster: str, csr: PendingCsr) -> bool:
@@ -77,7 +78,7 @@ class CsrRepo(Protocol):
 
 class TrustRepo(Protocol):
     def list(self, cluster: str, node: str | None = None, store: str | None = None
-             ) -> list[TrustEntry]: ...
+             ) -> builtins.list[TrustEntry]: ...
 
     def get(self, cluster: str, node: str, store: str, filename: str) -> TrustEntry | None:
         """By file name (case-insensitive)."""
@@ -87,10 +88,10 @@ class TrustRepo(Protocol):
         """The entry whose subject CN equals ``cn`` (domain.md §6: one per CN)."""
 
     def by_subject(self, cluster: str, node: str, store: str, subject: x509.Name
-                   ) -> list[TrustEntry]:
+                   ) -> builtins.list[TrustEntry]:
         """Entries whose subject equals ``subject`` (indexed: must not scan the store)."""
 
-    def filenames(self, cluster: str, node: str, store: str) -> set[str]: ...
+    def filenames(self, cluster: str, node: str, store: str) -> builtins.set[str]: ...
 
     def add(self, cluster: str, entry: TrustEntry) -> None: ...
 
@@ -100,7 +101,7 @@ class TrustRepo(Protocol):
 class AuditRepo(Protocol):
     def add(self, entry: AuditEntry) -> None: ...
 
-    def list(self, cluster: str | None = None, limit: int = 100) -> list[AuditEntry]:
+    def list(self, cluster: str | None = None, limit: int = 100) -> builtins.list[AuditEntry]:
         """Newest first."""
 
 
@@ -121,7 +122,7 @@ class AccountRepo(Protocol):
     def get(self, username: str) -> tuple[str, str] | None:
         """(role, password_hash) of the account, or None."""
 
-    def list(self) -> list[tuple[str, str]]:
+    def list(self) -> builtins.list[tuple[str, str]]:
         """(username, role) pairs, sorted by name."""
 
     def set_password(self, username: str, password_hash: str) -> bool: ...
