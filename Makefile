@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m uccerts.demo_walkthrough
+	UCCERTS=$(abspath $(BIN))/uccerts bash demo/tomcat-walkthrough.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
