@@ -1,0 +1,137 @@
+"""``uccerts check``: the upload checks of domain.md §5 offline (cli.md, §11).
+
+No cluster and no home: the CSR plays the pending CSR and the ``--ca`` files play
+``<purpose>-trust``. Only ``typer`` and ``uccerts.cli.common`` are imported at module
+level; the domain (and ``cryptography``) is imported inside the command, because
+every command's start-up pays for what this module imports at the top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import typer
+
+from uccerts.cli.common import emit_json, handled, read_input, say, warn
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from uccerts.domain.checks import UploadVerdict
+    from uccerts.domain.findings import Finding
+    from uccerts.domain.purposes import Purpose
+    from uccerts.errors import InvalidInput
+
+_HELP = """Check a CA-signed certificate against its CSR before uploading it.
+
+Runs the upload checks of domain.md section 5 for PURPOSE (tomcat, CallManager, ...)
+without a cluster: the --csr file plays the pending CSR and the --ca files (root,
+intermediates; PEM, DER or PKCS#7) play the PURPOSE's trust store. The --cert file may
+also hold the chain, in any order.
+
+Text: every finding with its code, message and fix; errors and warnings on standard
+error, the verdict line on standard output when the upload would succeed.
+
+JSON: {"ok": bool, "errors": [...], "warnings": [...]}, each finding with code,
+message, detail and fix.
+
+Exit codes: 0 the upload would succeed (warnings allowed); 1 it would be refused,
+or a file cannot be read; 2 usage error (unknown purpose, bad option).
+"""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check", help=_HELP)(check)
+
+
+def check(
+    purpose: str = typer.Argument(..., metavar="PURPOSE",
+                                  help="Identity purpose, e.g. tomcat or CallManager"),
+    csr: str = typer.Option(..., "--csr", metavar="FILE", help='The CSR; "-" for stdin'),
+    cert: str = typer.Option(..., "--cert", metavar="FILE",
+                             help="The certificate the CA returned (may include the chain)"),
+    ca: list[str] = typer.Option([], "--ca", metavar="FILE",
+                                 help="CA certificates playing the trust store; repeatable"),
+    san_match: str = typer.Option("exact", "--san-match", metavar="exact|superset",
+                                  help="superset: accept SANs the CA added to the CSR's"),
+    strict: bool = typer.Option(False, "--strict",
+                                help="Missing key usage is an error, not a warning"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
+) -> None:
+    with handled(as_json):
+        name, verdict = _run(purpose, csr, cert, ca, san_match, strict)
+    _report(verdict.findings, verdict.ok, as_json, name)
+    raise typer.Exit(0 if verdict.ok else 1)
+
+
+def _run(purpose_name: str, csr_file: str, cert_file: str, ca_files: Sequence[str],
+         san_match: str, strict: bool) -> tuple[str, UploadVerdict]:
+    """(canonical purpose name, verdict). Unreadable files become finding #1 of §5
+    (or its CSR twin), reported in the findings' shape like every other problem."""
+    from datetime import UTC, datetime
+
+    from uccerts.domain import codec
+    from uccerts.domain.checks import UploadVerdict, check_identity_upload
+    from uccerts.domain.model import SanMatch
+    from uccerts.domain.purposes import purpose as find_purpose
+    from uccerts.errors import InvalidInput, UsageError
+
+    p = find_purpose(purpose_name)
+    try:
+        match = SanMatch(san_match.strip().lower())
+    except ValueError:
+        raise UsageError(f"Unknown --san-match '{san_match}'", code="usage",
+                         fix="Use exact or superset") from None
+    option, path = "--cert", cert_file
+    try:
+        certs = codec.load_certificates(read_input(cert_file))
+        option, path = "--csr", csr_file
+        pending = codec.load_csr(read_input(csr_file))
+        store: list[x509.Certificate] = []
+        for path in ca_files:
+            option = "--ca"
+            store += codec.load_certificates(read_input(path))
+    except InvalidInput as err:
+        return p.name, UploadVerdict(None, (), (), (_file_finding(err, option, path, p),))
+    verdict = check_identity_upload(p, certs, pending, _lookup(store), now=datetime.now(UTC),
+                                    san_match=match, strict=strict)
+    return p.name, verdict
+
+
+def _lookup(store: Sequence[x509.Certificate]) -> Callable[[x509.Name], list[x509.Certificate]]:
+    def trusted(name: x509.Name) -> list[x509.Certificate]:
+        return [c for c in store if c.subject == name]
+    return trusted
+
+
+def _file_finding(err: InvalidInput, option: str, path: str, p: Purpose) -> Finding:
+    from uccerts.domain.findings import Finding
+
+    return Finding(err.code, err.message,
+                   fix=err.fix or f"Check the file given to {option}",
+                   detail={"option": option, "file": path, "reason": err.detail,
+                           "purpose": p.name})
+
+
+def _report(findings: Sequence[Finding], ok: bool, as_json: bool, purpose: str) -> None:
+    errors = [f for f in findings if f.is_error]
+    warnings = [f for f in findings if not f.is_error]
+    if as_json:
+        emit_json({"ok": ok, "errors": [f.to_dict() for f in errors],
+                   "warnings": [f.to_dict() for f in warnings]})
+        return
+    for f in findings:
+        warn(f"{'error' if f.is_error else 'warning'} [{f.code}]: {f.message}")
+        for key in ("added", "dropped"):
+            if f.detail.get(key):
+                warn(f"  {key}: {', '.join(f.detail[key])}")
+        if f.detail.get("reason") and f.code not in ("chain-invalid",):
+            warn(f"  detail: {f.detail['reason']}")
+        if f.fix:
+            warn(f"  fix: {f.fix}")
+    if ok:
+        say(f"OK: the certificate can be uploaded for {purpose}"
+            + (f" ({len(warnings)} warning(s))" if warnings else ""))
+    else:
+        warn(f"Refused: {len(errors)} error(s), {len(warnings)} warning(s)")
