@@ -1,0 +1,332 @@
+"""SQLAlchemy Core tables: the SQL shape of a fleet of clusters.
+
+These are not the domain values: ``storage.sql`` maps rows to ``domain.model`` with
+small mapper functions. Conventions, each for a reason:
+
+- Case-insensitive look-ups (node host names, trust file names) go through a
+  ``*_key`` column holding the lower-cased text, so one plain unique index serves
+  both SQLite and PostgreSQL (no functional indexes, no collations).
+- Lists and maps (services, port overrides, SANs) are JSON text: they are always
+  read whole and never queried into.
+- Times are stored in UTC; ``UtcDateTime`` gives aware datetimes back on SQLite too.
+- Constraint names come from one naming convention so both backends (and the
+  Alembic migration) carry the same names, and ``IntegrityError``s are comparable.
+
+The migration in ``migrations/versions`` must produce exactly these tables; a test
+compares them with Alembic's autogenerate diff on both backends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+from uccerts.domain.keys import PrivateKey
+from uccerts.domain.model import (
+    Cluster,
+    Distribution,
+    Identity,
+    Node,
+    PendingCsr,
+    SanMatch,
+    TrustEntry,
+    WebSecurity,
+)
+from uccerts.domain.names import common_name
+from uccerts.domain.purposes import KeyType, Role
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite keeps no zone, so a naive value read back is UTC by construction. A naive
+    value written is taken as UTC rather than refused: the domain always means UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect
+                           ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect
+                             ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+# Lengths are generous bounds, not rules: the domain validates names.
+NAME = 255
+SHORT = 64
+
+clusters = Table(
+    "clusters", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(NAME), nullable=False, unique=True),
+    Column("domain", String(NAME), nullable=False),
+    Column("security_mode", Integer, nullable=False),
+    Column("sso_enabled", Boolean, nullable=False),
+    Column("san_match", String(SHORT), nullable=False),
+    Column("phone_count", Integer, nullable=False),
+)
+
+nodes = Table(
+    "nodes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cluster_id", Integer, ForeignKey("clusters.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("hostname", String(NAME), nullable=False),
+    Column("hostname_key", String(NAME), nullable=False),
+    Column("domain", String(NAME), nullable=False),
+    Column("address", String(NAME), nullable=False),
+    Column("role", String(SHORT), nullable=False),
+    Column("services", Text, nullable=False),  # JSON list of service keys
+    Column("ports", Text, nullable=False),  # JSON list of [service key, port]
+    Column("ws_orgunit", String(NAME), nullable=False),
+    Column("ws_orgname", String(NAME), nullable=False),
+    Column("ws_locality", String(NAME), nullable=False),
+    Column("ws_state", String(NAME), nullable=False),
+    Column("ws_country", String(SHORT), nullable=False),
+    Column("ws_alternate_hostnames", Text, nullable=False),  # JSON list
+    UniqueConstraint("cluster_id", "hostname_key"),
+)
+
+identities = Table(
+    "identities", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(SHORT), nullable=False),
+    Column("der", LargeBinary, nullable=False),
+    Column("common_name", String(NAME), nullable=False, index=True),
+    Column("issuer", Text, nullable=False),
+    Column("serial_hex", String(SHORT * 2), nullable=False, index=True),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("not_after", UtcDateTime, nullable=False, index=True),
+    Column("sha256", String(SHORT), nullable=False, index=True),
+    Column("distribution", String(SHORT), nullable=False),
+    Column("filename", String(NAME), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("sealed_key", LargeBinary, nullable=False),
+    UniqueConstraint("node_id", "purpose"),
+)
+
+csrs = Table(
+    "csrs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(SHORT), nullable=False),
+    Column("der", LargeBinary, nullable=False),
+    Column("distribution", String(SHORT), nullable=False),
+    Column("common_name", String(NAME), nullable=False),
+    Column("sans", Text, nullable=False),  # JSON list
+    Column("key_type", String(SHORT), nullable=False),
+    Column("key_length", Integer, nullable=False),
+    Column("hash", String(SHORT), nullable=False),
+    Column("node_list", Text, nullable=False),  # JSON list of host names
+    Column("created", UtcDateTime, nullable=False),
+    Column("sealed_key", LargeBinary, nullable=False),
+    # The rule of domain.md §1: at most one pending CSR per node and purpose.
+    UniqueConstraint("node_id", "purpose"),
+)
+
+trust = Table(
+    "trust", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    Column("store", String(SHORT), nullable=False),
+    Column("filename", String(NAME), nullable=False),
+    Column("filename_key", String(NAME), nullable=False),
+    Column("der", LargeBinary, nullable=False),
+    Column("subject_cn", String(NAME), nullable=False),
+    # SHA-256 of the canonical subject (see sql.subject_key): issuer look-ups during
+    # chain checks hit this index instead of parsing every certificate of a store.
+    Column("subject_hash", String(SHORT), nullable=False),
+    Column("serial_hex", String(SHORT * 2), nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("added", UtcDateTime, nullable=False),
+    UniqueConstraint("node_id", "store", "filename_key"),
+    Index("ix_trust_subject", "node_id", "store", "subject_hash"),
+    Index("ix_trust_cn", "node_id", "store", "subject_cn"),
+)
+
+# Audit rows name clusters and nodes as text, not by key: the record of an attempt
+# on an unknown or since-removed cluster must survive.
+audit = Table(
+    "audit", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(NAME), nullable=False),
+    Column("source", String(SHORT), nullable=False),
+    Column("cluster", String(NAME), nullable=False, index=True),
+    Column("node", String(NAME), nullable=False),
+    Column("purpose", String(SHORT), nullable=False),
+    Column("action", String(NAME), nullable=False),
+    Column("outcome", String(SHORT), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+settings = Table(
+    "settings", metadata,
+    Column("key", String(NAME), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(NAME), nullable=False, unique=True),
+    Column("role", String(SHORT), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+)
+
+
+# ------------------------------------------------ rows <-> domain values
+
+
+def subject_key(name: x509.Name) -> str:
+    """SHA-256 of a canonical form of ``name``, the index key of issuer look-ups.
+
+    Canonical as RFC 5280 §7.1 compares names: attribute order inside an RDN, case
+    and runs of white space do not matter, nor does the string type (a CA's subject
+    in PrintableString still matches the same issuer written as UTF8String).
+    """
+    rdns = [
+        sorted((a.oid.dotted_string,
+                a.value.hex() if isinstance(a.value, bytes)
+                else " ".join(a.value.split()).casefold())
+               for a in rdn)
+        for rdn in name.rdns
+    ]
+    return hashlib.sha256(json.dumps(rdns, ensure_ascii=False).encode()).hexdigest()
+
+
+def cluster_from_row(row: Row[Any]) -> Cluster:
+    return Cluster(name=row.name, domain=row.domain, security_mode=row.security_mode,
+                   sso_enabled=bool(row.sso_enabled), san_match=SanMatch(row.san_match),
+                   phone_count=row.phone_count, id=row.id)
+
+
+def cluster_values(c: Cluster) -> dict[str, Any]:
+    return {"name": c.name, "domain": c.domain, "security_mode": c.security_mode,
+            "sso_enabled": c.sso_enabled, "san_match": SanMatch(c.san_match).value,
+            "phone_count": c.phone_count}
+
+
+def node_from_row(row: Row[Any]) -> Node:
+    ws = WebSecurity(orgunit=row.ws_orgunit, orgname=row.ws_orgname,
+                     locality=row.ws_locality, state=row.ws_state, country=row.ws_country,
+                     alternate_hostnames=tuple(json.loads(row.ws_alternate_hostnames)))
+    return Node(hostname=row.hostname, domain=row.domain, address=row.address,
+                role=Role(row.role), services=tuple(json.loads(row.services)),
+                web_security=ws, ports=tuple((k, int(p)) for k, p in json.loads(row.ports)),
+                id=row.id)
+
+
+def node_values(n: Node) -> dict[str, Any]:
+    ws = n.web_security
+    return {"hostname": n.hostname, "hostname_key": n.hostname.lower(),
+            "domain": n.domain, "address": n.address, "role": Role(n.role).value,
+            "services": json.dumps(list(n.services)),
+            "ports": json.dumps([[k, p] for k, p in n.ports]),
+            "ws_orgunit": ws.orgunit, "ws_orgname": ws.orgname,
+            "ws_locality": ws.locality, "ws_state": ws.state, "ws_country": ws.country,
+            "ws_alternate_hostnames": json.dumps(list(ws.alternate_hostnames))}
+
+
+def _cert_values(cert: x509.Certificate) -> dict[str, Any]:
+    return {"der": cert.public_bytes(Encoding.DER),
+            "serial_hex": format(cert.serial_number, "x"),
+            "not_before": cert.not_valid_before_utc}
+
+
+def identity_values(i: Identity, sealed_key: bytes) -> dict[str, Any]:
+    cert = i.certificate
+    return {**_cert_values(cert), "purpose": i.purpose,
+            "common_name": common_name(cert.subject),
+            "issuer": cert.issuer.rfc4514_string(), "not_after": cert.not_valid_after_utc,
+            "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+            "distribution": Distribution(i.distribution).value, "filename": i.filename,
+            "description": i.description, "sealed_key": sealed_key}
+
+
+def identity_from_row(row: Row[Any], key: PrivateKey | None) -> Identity:
+    return Identity(node=row.hostname, purpose=row.purpose,
+                    certificate=x509.load_der_x509_certificate(row.der),
+                    filename=row.filename, description=row.description,
+                    distribution=Distribution(row.distribution), key=key)
+
+
+def csr_values(c: PendingCsr, sealed_key: bytes) -> dict[str, Any]:
+    return {"purpose": c.purpose, "der": c.csr.public_bytes(Encoding.DER),
+            "distribution": Distribution(c.distribution).value,
+            "common_name": c.common_name, "sans": json.dumps(list(c.sans)),
+            "key_type": KeyType(c.key_type).value, "key_length": c.key_length,
+            "hash": c.hash, "node_list": json.dumps(list(c.nodes)), "created": c.created,
+            "sealed_key": sealed_key}
+
+
+def csr_from_row(row: Row[Any], key: PrivateKey | None) -> PendingCsr:
+    return PendingCsr(node=row.hostname, purpose=row.purpose,
+                      csr=x509.load_der_x509_csr(row.der),
+                      distribution=Distribution(row.distribution),
+                      common_name=row.common_name, sans=tuple(json.loads(row.sans)),
+                      key_type=KeyType(row.key_type), key_length=row.key_length,
+                      hash=row.hash, nodes=tuple(json.loads(row.node_list)),
+                      created=row.created, key=key)
+
+
+def trust_values(e: TrustEntry) -> dict[str, Any]:
+    cert = e.certificate
+    return {**_cert_values(cert), "store": e.store, "filename": e.filename,
+            "filename_key": e.filename.lower(), "subject_cn": common_name(cert.subject),
+            "subject_hash": subject_key(cert.subject), "description": e.description,
+            "added": e.added or dt.datetime.now(dt.UTC)}
+
+
+def trust_from_row(row: Row[Any]) -> TrustEntry:
+    return TrustEntry(node=row.hostname, store=row.store, filename=row.filename,
+                      certificate=x509.load_der_x509_certificate(row.der),
+                      description=row.description, added=row.added)
