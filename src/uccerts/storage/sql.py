@@ -1,0 +1,443 @@
+"""The storage port over SQLAlchemy Core (SQLite and PostgreSQL).
+
+One ``SqlUnitOfWork`` is one connection and one transaction, begun lazily at the
+first statement. Driver errors are translated here, once: an expected conflict
+becomes ``Refused`` with its own code, any other ``IntegrityError`` ``Refused``
+(code ``conflict``), anything else from the driver ``SystemFailure``.
+
+Writers on a node are serialised: on PostgreSQL each write that addresses a node
+takes ``SELECT … FOR UPDATE`` on the node row (``lock_node`` does the same, for
+read-check-write sequences); on SQLite every transaction already begins with
+``BEGIN IMMEDIATE`` (see ``storage.engine``), and ``FOR UPDATE`` compiles to nothing.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy import Connection, CursorResult, Engine, Executable, case, exc, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from uccerts.domain.model import (
+    AuditEntry,
+    Cluster,
+    Identity,
+    Node,
+    PendingCsr,
+    TrustEntry,
+)
+from uccerts.domain.purposes import Role
+from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
+from uccerts.storage import ports
+from uccerts.storage import tables as t
+from uccerts.storage.secrets import Sealer
+
+# ------------------------------------------------------------ transaction
+
+
+def _seal_context(kind: str, cluster: str, node: str, purpose: str) -> str:
+    """What a sealed key is bound to: a blob moved to another row will not open."""
+    return f"{kind}/{cluster}/{node.lower()}/{purpose}"
+
+
+def _reason(err: exc.DBAPIError) -> str:
+    # First line only: later lines of a driver message may echo statement parameters.
+    text = str(err.orig).strip() if err.orig is not None else ""
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+class _Tx:
+    """The connection of one unit of work; every statement goes through ``execute``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    @contextmanager
+    def _translated(self, conflict: Refused | None = None) -> Iterator[None]:
+        try:
+            yield
+        except exc.IntegrityError as err:
+            raise (conflict or Refused(f"The change conflicts with stored data: {_reason(err)}",
+                                       code="conflict")) from err
+        except exc.DBAPIError as err:
+            busy = "locked" in _reason(err) or "busy" in _reason(err)
+            raise SystemFailure(
+                f"The database failed: {_reason(err)}",
+                code="database-busy" if busy else "database-error",
+                fix="Another uccerts process held the database too long; try again"
+                    if busy else "Check that the database is reachable and not full",
+            ) from err
+
+    def connection(self) -> Connection:
+        if self._conn is None:
+            with self._translated():
+                self._conn = self._engine.connect()
+        return self._conn
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self._engine.dialect.name == "postgresql"
+
+    def execute(self, stmt: Executable, conflict: Refused | None = None) -> CursorResult[Any]:
+        """Run ``stmt``; with ``conflict``, inside a savepoint so the unit stays usable."""
+        conn = self.connection()
+        with self._translated(conflict):
+            if conflict is None:
+                return conn.execute(stmt)
+            with conn.begin_nested():
+                return conn.execute(stmt)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """All of the block or none of it, leaving the unit of work usable either way."""
+        conn = self.connection()
+        with self._translated(), conn.begin_nested():
+            yield
+
+    def commit(self) -> None:
+        if self._conn is not None and self._conn.in_transaction():
+            with self._translated():
+                self._conn.commit()
+
+    def rollback(self) -> None:
+        if self._conn is not None and self._conn.in_transaction():
+            with self._translated():
+                self._conn.rollback()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self.rollback()
+            finally:
+                self._conn.close()
+                self._conn = None
+
+    def cluster_id(self, name: str) -> int:
+        cid = self.execute(select(t.clusters.c.id).where(t.clusters.c.name == name)).scalar()
+        if cid is None:
+            raise NotFound(f"Cluster {name} does not exist", code="cluster-not-found")
+        return int(cid)
+
+    def node_id(self, cluster: str, node: str, *, lock: bool = False) -> int:
+        stmt = (select(t.nodes.c.id).join(t.clusters)
+                .where(t.clusters.c.name == cluster, t.nodes.c.hostname_key == node.lower()))
+        if lock:
+            stmt = stmt.with_for_update(of=t.nodes)
+        nid = self.execute(stmt).scalar()
+        if nid is None:
+            self.cluster_id(cluster)  # the better error when the cluster is what is missing
+            raise NotFound(f"Node {node} is not in cluster {cluster}", code="node-not-found")
+        return int(nid)
+
+
+# Listings follow ClusterRepo.nodes(): publisher first, then the order nodes were added.
+_PUBLISHER_FIRST = case((t.nodes.c.role == Role.PUBLISHER.value, 0), else_=1)
+
+
+def _on_nodes(table: Any, cluster: str, node: str | None) -> Any:
+    """``table`` joined to its node and cluster, filtered to ``cluster`` (and ``node``)."""
+    stmt = (select(table, t.nodes.c.hostname).join(t.nodes, table.c.node_id == t.nodes.c.id)
+            .join(t.clusters).where(t.clusters.c.name == cluster))
+    if node is not None:
+        stmt = stmt.where(t.nodes.c.hostname_key == node.lower())
+    return stmt
+
+
+# ----------------------------------------------------------- repositories
+
+
+class SqlClusterRepo:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def add(self, cluster: Cluster, nodes: builtins.list[Node]) -> None:
+        exists = Refused(f"Cluster {cluster.name} already exists", code="cluster-exists")
+        with self._tx.savepoint():
+            cid = self._tx.execute(t.clusters.insert().values(**t.cluster_values(cluster)),
+                                   conflict=exists).inserted_primary_key[0]  # type: ignore[index]
+            for node in nodes:
+                self._tx.execute(
+                    t.nodes.insert().values(cluster_id=cid, **t.node_values(node)),
+                    conflict=Refused(f"Node {node.hostname} appears twice in cluster "
+                                     f"{cluster.name}", code="node-exists"))
+
+    def get(self, name: str) -> Cluster | None:
+        row = self._tx.execute(select(t.clusters).where(t.clusters.c.name == name)).first()
+        return t.cluster_from_row(row) if row else None
+
+    def list(self) -> builtins.list[Cluster]:
+        rows = self._tx.execute(select(t.clusters).order_by(t.clusters.c.name))
+        return [t.cluster_from_row(r) for r in rows]
+
+    def update(self, cluster: Cluster) -> None:
+        values = t.cluster_values(cluster)
+        del values["name"], values["domain"]
+        done = self._tx.execute(t.clusters.update().where(t.clusters.c.name == cluster.name)
+                                .values(**values))
+        if done.rowcount == 0:
+            raise NotFound(f"Cluster {cluster.name} does not exist", code="cluster-not-found")
+
+    def nodes(self, cluster: str) -> builtins.list[Node]:
+        rows = self._tx.execute(select(t.nodes).join(t.clusters)
+                                .where(t.clusters.c.name == cluster)
+                                .order_by(_PUBLISHER_FIRST, t.nodes.c.id))
+        return [t.node_from_row(r) for r in rows]
+
+    def node(self, cluster: str, hostname: str) -> Node | None:
+        row = self._tx.execute(select(t.nodes).join(t.clusters).where(
+            t.clusters.c.name == cluster, t.nodes.c.hostname_key == hostname.lower())).first()
+        return t.node_from_row(row) if row else None
+
+    def update_node(self, cluster: str, node: Node) -> None:
+        nid = self._tx.node_id(cluster, node.hostname, lock=True)
+        values = {k: v for k, v in t.node_values(node).items()
+                  if k == "services" or k == "ports" or k.startswith("ws_")}
+        self._tx.execute(t.nodes.update().where(t.nodes.c.id == nid).values(**values))
+
+
+class SqlIdentityRepo:
+    def __init__(self, tx: _Tx, sealer: Sealer) -> None:
+        self._tx, self._sealer = tx, sealer
+
+    def get(self, cluster: str, node: str, purpose: str) -> Identity | None:
+        row = self._tx.execute(_on_nodes(t.identities, cluster, node)
+                               .where(t.identities.c.purpose == purpose)).first()
+        if row is None:
+            return None
+        ctx = _seal_context("identity", cluster, row.hostname, purpose)
+        return t.identity_from_row(row, self._sealer.open_key(row.sealed_key, ctx))
+
+    def list(self, cluster: str, node: str | None = None) -> builtins.list[Identity]:
+        rows = self._tx.execute(_on_nodes(t.identities, cluster, node)
+                                .order_by(_PUBLISHER_FIRST, t.nodes.c.id, t.identities.c.purpose))
+        return [t.identity_from_row(r, None) for r in rows]
+
+    def put(self, cluster: str, identity: Identity) -> None:
+        if identity.key is None:
+            raise UccertsError("An identity is stored with its private key",
+                               code="identity-key-required")
+        nid = self._tx.node_id(cluster, identity.node, lock=True)
+        sealed = self._sealer.seal_key(identity.key, _seal_context(
+            "identity", cluster, identity.node, identity.purpose))
+        values = t.identity_values(identity, sealed)
+        where = (t.identities.c.node_id == nid) & (t.identities.c.purpose == identity.purpose)
+        if self._tx.execute(t.identities.update().where(where).values(**values)).rowcount == 0:
+            self._tx.execute(t.identities.insert().values(node_id=nid, **values))
+
+
+class SqlCsrRepo:
+    def __init__(self, tx: _Tx, sealer: Sealer) -> None:
+        self._tx, self._sealer = tx, sealer
+
+    def get(self, cluster: str, node: str, purpose: str) -> PendingCsr | None:
+        row = self._tx.execute(_on_nodes(t.csrs, cluster, node)
+                               .where(t.csrs.c.purpose == purpose)).first()
+        if row is None:
+            return None
+        ctx = _seal_context("csr", cluster, row.hostname, purpose)
+        return t.csr_from_row(row, self._sealer.open_key(row.sealed_key, ctx))
+
+    def list(self, cluster: str, node: str | None = None) -> builtins.list[PendingCsr]:
+        rows = self._tx.execute(_on_nodes(t.csrs, cluster, node)
+                                .order_by(_PUBLISHER_FIRST, t.nodes.c.id, t.csrs.c.purpose))
+        return [t.csr_from_row(r, None) for r in rows]
+
+    def put(self, cluster: str, csr: PendingCsr) -> bool:
+        if csr.key is None:
+            raise UccertsError("A pending CSR is stored with its private key",
+                               code="csr-key-required")
+        # The node lock makes update-else-insert safe against a concurrent put.
+        nid = self._tx.node_id(cluster, csr.node, lock=True)
+        sealed = self._sealer.seal_key(csr.key, _seal_context(
+            "csr", cluster, csr.node, csr.purpose))
+        values = t.csr_values(csr, sealed)
+        where = (t.csrs.c.node_id == nid) & (t.csrs.c.purpose == csr.purpose)
+        if self._tx.execute(t.csrs.update().where(where).values(**values)).rowcount:
+            return True
+        self._tx.execute(t.csrs.insert().values(node_id=nid, **values))
+        return False
+
+    def delete(self, cluster: str, node: str, purpose: str) -> bool:
+        nid = self._tx.node_id(cluster, node, lock=True)
+        done = self._tx.execute(t.csrs.delete().where(t.csrs.c.node_id == nid,
+                                                      t.csrs.c.purpose == purpose))
+        return bool(done.rowcount)
+
+
+class SqlTrustRepo:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def list(self, cluster: str, node: str | None = None, store: str | None = None
+             ) -> builtins.list[TrustEntry]:
+        stmt = _on_nodes(t.trust, cluster, node)
+        if store is not None:
+            stmt = stmt.where(t.trust.c.store == store)
+        rows = self._tx.execute(stmt.order_by(_PUBLISHER_FIRST, t.nodes.c.id, t.trust.c.store,
+                                              t.trust.c.filename_key))
+        return [t.trust_from_row(r) for r in rows]
+
+    def _in_store(self, cluster: str, node: str, store: str) -> Any:
+        return _on_nodes(t.trust, cluster, node).where(t.trust.c.store == store)
+
+    def get(self, cluster: str, node: str, store: str, filename: str) -> TrustEntry | None:
+        row = self._tx.execute(self._in_store(cluster, node, store)
+                               .where(t.trust.c.filename_key == filename.lower())).first()
+        return t.trust_from_row(row) if row else None
+
+    def by_common_name(self, cluster: str, node: str, store: str, cn: str
+                       ) -> TrustEntry | None:
+        row = self._tx.execute(self._in_store(cluster, node, store)
+                               .where(t.trust.c.subject_cn == cn)
+                               .order_by(t.trust.c.id)).first()
+        return t.trust_from_row(row) if row else None
+
+    def by_subject(self, cluster: str, node: str, store: str, subject: x509.Name
+                   ) -> builtins.list[TrustEntry]:
+        rows = self._tx.execute(self._in_store(cluster, node, store)
+                                .where(t.trust.c.subject_hash == t.subject_key(subject))
+                                .order_by(t.trust.c.id))
+        return [t.trust_from_row(r) for r in rows]
+
+    def filenames(self, cluster: str, node: str, store: str) -> set[str]:
+        stmt = (select(t.trust.c.filename).select_from(t.trust.join(t.nodes).join(t.clusters))
+                .where(t.clusters.c.name == cluster, t.nodes.c.hostname_key == node.lower(),
+                       t.trust.c.store == store))
+        return set(self._tx.execute(stmt).scalars())
+
+    def add(self, cluster: str, entry: TrustEntry) -> None:
+        nid = self._tx.node_id(cluster, entry.node, lock=True)
+        taken = Refused(f"{entry.filename} already exists in {entry.store} of {entry.node}",
+                        code="trust-file-exists",
+                        fix="Delete the existing file first, or store under another name")
+        self._tx.execute(t.trust.insert().values(node_id=nid, **t.trust_values(entry)),
+                         conflict=taken)
+
+    def delete(self, cluster: str, node: str, store: str, filename: str) -> bool:
+        nid = self._tx.node_id(cluster, node, lock=True)
+        done = self._tx.execute(t.trust.delete().where(
+            t.trust.c.node_id == nid, t.trust.c.store == store,
+            t.trust.c.filename_key == filename.lower()))
+        return bool(done.rowcount)
+
+
+class SqlAuditRepo:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def add(self, entry: AuditEntry) -> None:
+        self._tx.execute(t.audit.insert().values(
+            at=entry.at, actor=entry.actor, source=entry.source, cluster=entry.cluster,
+            node=entry.node, purpose=entry.purpose, action=entry.action,
+            outcome=entry.outcome, detail=entry.detail))
+
+    def list(self, cluster: str | None = None, limit: int = 100) -> builtins.list[AuditEntry]:
+        stmt = select(t.audit).order_by(t.audit.c.at.desc(), t.audit.c.id.desc()).limit(limit)
+        if cluster is not None:
+            stmt = stmt.where(t.audit.c.cluster == cluster)
+        return [AuditEntry(at=r.at, actor=r.actor, action=r.action, outcome=r.outcome,
+                           node=r.node, purpose=r.purpose, detail=r.detail, source=r.source,
+                           cluster=r.cluster)
+                for r in self._tx.execute(stmt)]
+
+
+class SqlSettingsRepo:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def get(self, key: str) -> bytes | None:
+        value = self._tx.execute(select(t.settings.c.value)
+                                 .where(t.settings.c.key == key)).scalar()
+        return bytes(value) if value is not None else None
+
+    def put(self, key: str, value: bytes) -> None:
+        # An upsert, not update-else-insert: settings have no node row to lock.
+        dialect = postgresql if self._tx.is_postgresql else sqlite
+        stmt = dialect.insert(t.settings).values(key=key, value=value)
+        self._tx.execute(stmt.on_conflict_do_update(index_elements=[t.settings.c.key],
+                                                    set_={"value": value}))
+
+
+class SqlAccountRepo:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def add(self, username: str, role: str, password_hash: str) -> None:
+        self._tx.execute(
+            t.accounts.insert().values(username=username, role=role,
+                                       password_hash=password_hash,
+                                       created=dt.datetime.now(dt.UTC)),
+            conflict=Refused(f"Account {username} already exists", code="account-exists"))
+
+    def get(self, username: str) -> tuple[str, str] | None:
+        row = self._tx.execute(select(t.accounts.c.role, t.accounts.c.password_hash)
+                               .where(t.accounts.c.username == username)).first()
+        return (row.role, row.password_hash) if row else None
+
+    def list(self) -> builtins.list[tuple[str, str]]:
+        rows = self._tx.execute(select(t.accounts.c.username, t.accounts.c.role)
+                                .order_by(t.accounts.c.username))
+        return [(r.username, r.role) for r in rows]
+
+    def set_password(self, username: str, password_hash: str) -> bool:
+        done = self._tx.execute(t.accounts.update().where(t.accounts.c.username == username)
+                                .values(password_hash=password_hash))
+        return bool(done.rowcount)
+
+    def remove(self, username: str) -> bool:
+        done = self._tx.execute(t.accounts.delete()
+                                .where(t.accounts.c.username == username))
+        return bool(done.rowcount)
+
+
+# ------------------------------------------------------- unit of work
+
+
+class SqlUnitOfWork:
+    """One transaction; leaving the ``with`` block without ``commit()`` rolls back."""
+
+    def __init__(self, engine: Engine, sealer: Sealer) -> None:
+        self._tx = _Tx(engine)
+        # Typed as the ports: protocol attributes are invariant.
+        self.clusters: ports.ClusterRepo = SqlClusterRepo(self._tx)
+        self.identities: ports.IdentityRepo = SqlIdentityRepo(self._tx, sealer)
+        self.csrs: ports.CsrRepo = SqlCsrRepo(self._tx, sealer)
+        self.trust: ports.TrustRepo = SqlTrustRepo(self._tx)
+        self.audit: ports.AuditRepo = SqlAuditRepo(self._tx)
+        self.settings: ports.SettingsRepo = SqlSettingsRepo(self._tx)
+        self.accounts: ports.AccountRepo = SqlAccountRepo(self._tx)
+
+    def __enter__(self) -> SqlUnitOfWork:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._tx.close()
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        self._tx.rollback()
+
+    def lock_node(self, cluster: str, node: str) -> None:
+        self._tx.node_id(cluster, node, lock=True)
+
+
+class SqlStore:
+    """The storage port on one engine: ``uow()`` makes a fresh unit of work."""
+
+    def __init__(self, engine: Engine, sealer: Sealer) -> None:
+        self.engine = engine
+        self._sealer = sealer
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.engine.url.render_as_string(hide_password=True)})"
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self._sealer)
