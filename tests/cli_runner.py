@@ -1,0 +1,36 @@
+"""Run the real ``uccerts`` command in a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENTRY = "from uccerts.cli.main import run; run()"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def run_uccerts(home: Path, *args: str, stdin: bytes | None = None,
+                timeout: float = 120) -> Result:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UCCERTS_")}
+    env["UCCERTS_HOME"] = str(home)
+    env["COLUMNS"] = "200"
+    proc = subprocess.run([sys.executable, "-c", ENTRY, *args], input=stdin,
+                          capture_output=True, env=env, timeout=timeout, check=False)
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    assert "Traceback" not in out + err, f"traceback from uccerts {args}:\n{out}\n{err}"
+    return Result(proc.returncode, out, err)

@@ -1,0 +1,173 @@
+"""The command-line contract (cli.md) through the real ``uccerts`` command."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from cli_runner import Result, run_uccerts
+
+Run = Callable[..., Result]
+
+CERT_KEYS = {"node", "purpose", "type", "filename", "common_name", "issuer", "serial",
+             "not_before", "not_after", "key_type", "key_size", "distribution", "self_signed",
+             "sans", "sha256", "description"}
+
+
+def test_init_prints_the_admin_password_once_and_show_lists_nodes(tmp_path: Path) -> None:
+    from clusters import TOPOLOGY
+
+    topo = tmp_path / "lab.toml"
+    topo.write_text(TOPOLOGY)
+    home = tmp_path / "home"
+    first = run_uccerts(home, "cluster", "init", "--topology", str(topo))
+    assert first.code == 0
+    assert "Password (shown once" in first.out
+    again = run_uccerts(home, "cluster", "init", "--topology", str(topo), "--json")
+    assert again.code == 1 and again.json["errors"][0]["code"] == "cluster-exists"
+    shown = run_uccerts(home, "cluster", "show", "--json")
+    assert shown.code == 0
+    doc = shown.json
+    assert doc["name"] == "lab" and doc["security_mode"] == 0
+    assert [(n["name"], n["role"]) for n in doc["nodes"]] == [
+        ("cucm-pub", "publisher"), ("cucm-sub1", "subscriber"), ("imp-pub", "imp")]
+    assert (home / "master.key").stat().st_mode & 0o077 == 0
+
+
+def test_bad_topology_is_a_clear_error(tmp_path: Path) -> None:
+    topo = tmp_path / "bad.toml"
+    topo.write_text('[cluster]\nname = "x"\ndomain = "uc.example"\n')
+    res = run_uccerts(tmp_path / "home", "cluster", "init", "--topology", str(topo))
+    assert res.code == 1
+    assert "no nodes are listed" in res.err and "fix:" in res.err
+    missing = run_uccerts(tmp_path / "home", "cluster", "init", "--topology",
+                          str(tmp_path / "nope.toml"))
+    assert missing.code == 1 and "nope.toml" in missing.err
+
+
+def test_cert_list_json_has_the_documented_fields(uccerts: Run) -> None:
+    res = uccerts("cert", "list", "--json")
+    assert res.code == 0
+    rows = res.json
+    assert rows and all(set(r) >= CERT_KEYS for r in rows)
+    tomcat = [r for r in rows if r["purpose"] == "tomcat"]
+    assert {r["node"] for r in tomcat} == {"cucm-pub", "cucm-sub1", "imp-pub"}
+    assert all(r["not_after"].endswith("Z") and r["type"] == "own" for r in tomcat)
+    filtered = uccerts("cert", "list", "--node", "imp-pub", "--purpose", "CUP-XMPP",
+                       "--json").json
+    assert [(r["node"], r["purpose"]) for r in filtered] == [("imp-pub", "cup-xmpp")]
+    assert uccerts("cert", "list", "--node", "nope").code == 2
+    assert uccerts("cert", "list", "--purpose", "tomcatt").code == 2
+    assert "PRIVATE KEY" not in res.out
+
+
+def test_the_tomcat_procedure(uccerts: Run, tmp_path: Path) -> None:
+    gen = uccerts("csr", "generate", "cucm-pub", "tomcat", "--json")
+    assert gen.code == 0
+    doc = gen.json
+    assert doc["replaced"] is False and doc["common_name"] == "cucm-pub.uc.example"
+    assert doc["sans"] == ["uc.example", "cucm-pub.uc.example"]
+    assert doc["csr"].startswith("-----BEGIN CERTIFICATE REQUEST-----")
+    assert set(doc) >= {"node", "purpose", "distribution", "key_type", "key_length", "hash",
+                        "nodes"}
+    csr_file = tmp_path / "pub.csr"
+    assert uccerts("csr", "download", "cucm-pub", "tomcat", "-o", str(csr_file)).code == 0
+    assert csr_file.read_text() == doc["csr"]
+    out = tmp_path / "ca"
+    assert uccerts("ca", "sign", str(csr_file), "-o", str(out)).code == 0
+
+    early = uccerts("cert", "upload", "cucm-pub", "tomcat", str(out / "leaf.pem"), "--json")
+    assert early.code == 1
+    assert early.json["ok"] is False
+    assert early.json["errors"][0]["code"] == "ca-not-in-trust-store"
+    text = uccerts("cert", "upload", "cucm-pub", "tomcat", str(out / "leaf.pem"))
+    assert "CA certificate is not available in the trust-store" in text.err
+
+    for name in ("root.pem", "intermediate.pem"):
+        res = uccerts("cert", "upload", "cucm-pub", "tomcat-trust", str(out / name),
+                      "--json")
+        assert res.code == 0 and res.json["ok"] is True
+    ok = uccerts("cert", "upload", "cucm-pub", "tomcat", str(out / "leaf.pem"), "--json")
+    assert ok.code == 0
+    assert ok.json["services_to_restart"] == [{"node": "cucm-pub", "service": "Cisco Tomcat"}]
+    assert ok.json["installed"][0]["purpose"] == "tomcat"
+    assert uccerts("csr", "list", "--json").json == []
+    shown = uccerts("cert", "show", "cucm-pub", "tomcat", "--json").json
+    assert shown["self_signed"] is False and shown["pem"].startswith("-----BEGIN CERTIFICATE")
+    pem_only = uccerts("cert", "show", "cucm-pub", "tomcat", "--pem").out
+    assert pem_only == shown["pem"]
+
+
+def test_san_mismatch_lists_what_the_ca_added(uccerts: Run, tmp_path: Path) -> None:
+    assert uccerts("csr", "generate", "cucm-pub", "tomcat", "--distribution",
+                   "multi-server").code == 0
+    csr_file = tmp_path / "ms.csr"
+    uccerts("csr", "download", "cucm-pub", "tomcat", "-o", str(csr_file))
+    out = tmp_path / "bad"
+    assert uccerts("ca", "sign", str(csr_file), "-o", str(out), "--add-san",
+                   "cucm-pub-ms.uc.example").code == 0
+    res = uccerts("cert", "upload", "cucm-pub", "tomcat", str(out / "chain.p7b"), "--json")
+    assert res.code == 1
+    (err,) = res.json["errors"]
+    assert err["code"] == "csr-san-mismatch"
+    assert err["detail"]["added"] == ["cucm-pub-ms.uc.example"]
+    assert err["fix"]
+
+
+def test_regenerate_needs_confirmation_when_not_interactive(uccerts: Run) -> None:
+    before = uccerts("cert", "show", "cucm-sub1", "ipsec", "--json").json
+    refused = uccerts("cert", "regenerate", "cucm-sub1", "ipsec", "--json")
+    assert refused.code == 1
+    assert "overwrite any CA signed certificate" in refused.json["errors"][0]["message"]
+    assert uccerts("cert", "show", "cucm-sub1", "ipsec", "--json").json == before
+    done = uccerts("cert", "regenerate", "cucm-sub1", "ipsec", "--yes", "--json")
+    assert done.code == 0
+    assert done.json["certificate"]["sha256"] != before["sha256"]
+    assert done.json["services_to_restart"] == [
+        {"node": "cucm-sub1", "service": "Cisco DRF Local"}]
+
+
+def test_bad_input_never_tracebacks_and_changes_nothing(uccerts: Run, cli_home: Path,
+                                                        tmp_path: Path) -> None:
+    before = uccerts("cert", "list", "--json").out
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 10)
+    res = uccerts("cert", "upload", "cucm-pub", "tomcat", str(junk))
+    assert res.code == 1 and "Invalid certificate file provided" in res.err
+    key = cli_home / "master.key"
+    assert uccerts("cert", "upload", "cucm-pub", "tomcat-trust", str(key)).code == 1
+    assert uccerts("cert", "upload", "cucm-pub", "tomcat", str(tmp_path / "none.pem")).code == 1
+    assert uccerts("cert", "upload", "cucm-x", "tomcat", str(junk)).code in (1, 2)
+    assert uccerts("csr", "generate", "cucm-pub", "tomcat", "--key-length", "1000").code == 2
+    assert uccerts("csr", "generate", "cucm-pub", "tomcat", "--hash", "SHA1").code == 2
+    assert uccerts("csr", "generate", "cucm-pub", "ipsec", "--distribution",
+                   "multi-server").code == 2
+    assert uccerts("csr", "show", "cucm-pub", "tomcat").code == 2  # no CSR yet
+    assert uccerts("cert", "delete", "cucm-pub", "tomcat", "tomcat.pem").code == 2
+    assert uccerts("cert", "list", "--json").out == before
+
+
+def test_no_private_key_in_the_database_or_output(uccerts: Run, cli_home: Path) -> None:
+    gen = uccerts("csr", "generate", "cucm-pub", "tomcat")
+    assert "PRIVATE KEY" not in gen.out + gen.err
+    db = cli_home / "uccerts.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(FULL)")
+    raw = b"".join(p.read_bytes() for p in cli_home.glob("uccerts.db*"))
+    assert b"PRIVATE KEY" not in raw
+    # PKCS#8 DER of an RSA key starts with this AlgorithmIdentifier; sealed blobs never do.
+    assert b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01\x05\x00\x04\x82" not in raw
+
+
+def test_web_security_set_and_show(uccerts: Run) -> None:
+    res = uccerts("web-security", "set", "cucm-sub1", "Voice", "Acme", "Seoul", "Seoul", "KR",
+                  "--alternate-hostname", "voice.uc.example", "--json")
+    assert res.code == 0 and res.json["regenerated"] is True
+    shown = uccerts("web-security", "show", "cucm-sub1", "--json").json
+    assert shown["orgname"] == "Acme" and shown["alternate_hostnames"] == ["voice.uc.example"]
+    cert = uccerts("cert", "show", "cucm-sub1", "tomcat", "--json").json
+    assert "voice.uc.example" in cert["sans"]
+    bad = uccerts("web-security", "set", "cucm-sub1", "Voice", "Acme", "Seoul", "Seoul",
+                  "Korea")
+    assert bad.code == 1 and "two-letter" in bad.err
