@@ -198,14 +198,15 @@ def verify_server(
     if not roots:
         return _explain(leaf, intermediates, roots, "")
     try:
-        subject = _subject(name)
+        verifier = _builder(roots, at, max_depth).build_server_verifier(_subject(name))
     except ValueError as exc:
         return ChainResult(ok=False, reason=f"'{name}' is not a valid server name: {exc}")
-    builder = _builder(roots, at, max_depth)
     try:
-        chain = builder.build_server_verifier(subject).verify(leaf, list(intermediates))
+        chain = verifier.verify(leaf, list(intermediates))
     except VerificationError as exc:
         return _explain(leaf, intermediates, roots, str(exc))
+    except ValueError as exc:  # a certificate name the verifier cannot even parse
+        return ChainResult(ok=False, reason=f"the certificate cannot be verified: {exc}")
     return ChainResult(ok=True, chain=tuple(chain))
 
 

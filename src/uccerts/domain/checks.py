@@ -223,7 +223,7 @@ def check_identity_upload(
 ) -> UploadVerdict:
     """Run every check of ``purpose`` on an uploaded file (already parsed)."""
     certs = list(dict.fromkeys(certificates))  # a CA listed twice counts once
-    leaf = pick_leaf(certs, pending_csr)
+    leaf = pick_leaf(certs, pending_csr, allow_ca=purpose.usage.ca_pathlen0)
     if leaf is None:
         return UploadVerdict(None, (), (), (_no_leaf(purpose, certs),))
     others = tuple(c for c in certs if c != leaf)
@@ -235,18 +235,19 @@ def check_identity_upload(
 
 
 def pick_leaf(certs: Sequence[x509.Certificate],
-              csr: x509.CertificateSigningRequest | None = None) -> x509.Certificate | None:
+              csr: x509.CertificateSigningRequest | None = None,
+              *, allow_ca: bool = False) -> x509.Certificate | None:
     """The certificate of the node: one that issued nothing else in the file.
 
-    Non-CA certificates come first, then CA certificates that are not self-issued (a
-    CAPF certificate is a CA), then self-signed non-CA ones; roots never. Among those,
-    the one holding the CSR's key wins, else the first.
+    Non-CA certificates come first, then (``allow_ca``: CAPF, whose certificate is a
+    subordinate CA) CA certificates that are not self-issued, then self-signed non-CA
+    ones; roots never. Among those, the one holding the CSR's key wins, else the first.
     """
     issuers = {c.issuer for c in certs if c.subject != c.issuer}
     ends = [c for c in certs if c.subject not in issuers]
     tiers = (
         [c for c in ends if c.subject != c.issuer and not _is_ca(c)],
-        [c for c in ends if c.subject != c.issuer and _is_ca(c)],
+        [c for c in ends if c.subject != c.issuer and _is_ca(c) and allow_ca],
         [c for c in ends if c.subject == c.issuer and not _is_ca(c)],
     )
     candidates = [c for tier in tiers for c in tier]
