@@ -83,15 +83,16 @@ def decide_trust_upload(
     ordered = order_root_first(certificates)
     winners = _winners_by_key(c for c in ordered if not _expired(c, now))
     decisions: list[TrustDecision] = []
+    met_store: set[str] = set()  # keys whose winner already met the store
     for cert in ordered:
+        key = store_key(cert)
         if _expired(cert, now):
             decisions.append(_refuse(cert, _expired_finding(cert)))
-            continue
-        winner = winners[store_key(cert)]
-        if cert is not winner:
-            decisions.append(_versus(cert, winner, store, filename=None))
-        else:
-            decisions.append(_versus_store(cert, existing_by_cn(store_key(cert)), store))
+        elif cert is winners[key] and key not in met_store:
+            met_store.add(key)
+            decisions.append(_versus_store(cert, existing_by_cn(key), store))
+        else:  # another of the same CN in this upload, or the winner listed twice
+            decisions.append(_versus(cert, winners[key], store, filename=None))
     return decisions
 
 
