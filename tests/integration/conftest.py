@@ -78,8 +78,9 @@ def open_database(backend: str, tmp_path: Path) -> Iterator[Database]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        url_text = url.render_as_string(hide_password=False)
+        url_text = (make_url(PG_URL)
+                    .update_query_dict({"options": f"-csearch_path={schema}"})
+                    .render_as_string(hide_password=False))
         engine = make_engine(url_text)
         try:
             upgrade(engine)

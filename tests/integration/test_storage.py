@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -22,6 +23,7 @@ from uccerts.domain.model import (
 )
 from uccerts.domain.purposes import KeyType, Role
 from uccerts.errors import NotFound, Refused, UccertsError
+from uccerts.storage.ports import UnitOfWork
 
 
 def node(hostname: str, role: Role = Role.SUBSCRIBER) -> Node:
@@ -29,7 +31,11 @@ def node(hostname: str, role: Role = Role.SUBSCRIBER) -> Node:
                 services=("tomcat", "callmanager"), ports=(("tomcat", 8443),))
 
 
-def make_cluster(store: AnyStore, name: str = "lab") -> None:
+class HasUow(Protocol):
+    def uow(self) -> UnitOfWork: ...
+
+
+def make_cluster(store: HasUow, name: str = "lab") -> None:
     with store.uow() as uow:
         uow.clusters.add(Cluster(name=name, domain="uc.example"),
                          [node("cucm-sub1"), node("cucm-pub", Role.PUBLISHER),
@@ -37,7 +43,8 @@ def make_cluster(store: AnyStore, name: str = "lab") -> None:
         uow.commit()
 
 
-def pkcs8(key: PrivateKey) -> bytes:
+def pkcs8(key: PrivateKey | None) -> bytes:
+    assert key is not None
     return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
@@ -173,7 +180,7 @@ def test_identity_put_get_list_replace(any_store: AnyStore, certs: CertFactory) 
         got = uow.identities.get("lab", "CUCM-PUB", "tomcat")
         assert got is not None and got.key is not None
         assert got.node == "cucm-pub" and got.certificate == first.certificate
-        assert pkcs8(got.key) == pkcs8(first.key)  # type: ignore[arg-type]
+        assert pkcs8(got.key) == pkcs8(first.key)
         assert (got.filename, got.description, got.distribution) == (
             "tomcat.pem", "self-signed", Distribution.THIS_SERVER)
         listed = uow.identities.list("lab")
@@ -219,7 +226,7 @@ def test_csr_put_reports_replacement_and_keeps_one(any_store: AnyStore,
     with any_store.uow() as uow:
         got = uow.csrs.get("lab", "Cucm-Pub", "tomcat")
         assert got is not None and got.key is not None
-        assert got.csr == second.csr and pkcs8(got.key) == pkcs8(second.key)  # type: ignore[arg-type]
+        assert got.csr == second.csr and pkcs8(got.key) == pkcs8(second.key)
         assert (got.distribution, got.common_name, got.sans, got.key_type, got.key_length,
                 got.hash, got.nodes, got.created) == (
             Distribution.MULTI_SERVER, "cucm-pub-ms", ("cucm-pub.uc.example",
