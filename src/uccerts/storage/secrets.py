@@ -154,7 +154,7 @@ def _read_file(path: Path) -> bytes:
 def _create_file(path: Path) -> bytes:
     """Write a new key so that no reader ever sees a partial or loose-mode file."""
     key = os.urandom(MASTER_KEY_BYTES)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         if not path.parent.exists():
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
