@@ -29,9 +29,9 @@ def register(app: typer.Typer) -> None:
             if as_json:
                 emit_json([v.to_dict() for v in views])
                 return
-            table(["Node", "Certificate", "Type", "File", "Common Name", "Key", "Distribution",
+            table(["Node", "Certificate", "Type", "Common Name", "Key", "Distribution",
                    "Issued By", "Expiration", "Description"],
-                  [[v.node, v.purpose, v.type, v.filename, v.common_name,
+                  [[v.node, v.purpose, v.type, v.common_name,
                     f"{v.key_type} {v.key_size}", v.distribution, v.issuer,
                     v.not_after[:10], v.description] for v in views])
 

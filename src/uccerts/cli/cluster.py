@@ -70,9 +70,11 @@ def register(app: typer.Typer) -> None:
             say(f"SAML SSO:              {'enabled' if cluster.sso_enabled else 'disabled'}")
             say(f"SAN match:             {cluster.san_match.value}")
             say(f"Phones:                {cluster.phone_count}")
+            from uccerts.domain.purposes import service
+
             table(["Node", "Role", "Address", "FQDN", "Services"],
-                  [[n.hostname, n.role.value, n.address, n.fqdn, ", ".join(n.services)]
-                   for n in nodes])
+                  [[n.hostname, n.role.value, n.address, n.fqdn,
+                    ", ".join(service(s).key for s in n.services)] for n in nodes])
 
 
 def _read_topology(path: Path) -> str:

@@ -108,6 +108,10 @@ def handled(as_json: bool = False) -> Iterator[None]:
         fail(err, as_json)
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
     except OSError as exc:
         from uccerts.errors import InvalidInput
 
@@ -115,15 +119,20 @@ def handled(as_json: bool = False) -> Iterator[None]:
                           code="io-error", fix="Check the path and its permissions"), as_json)
 
 
-def table(headers: list[str], rows: list[list[str]], title: str | None = None) -> None:
-    """A Rich table on stdout (imported here: the offline tools never pay for Rich)."""
-    from rich.console import Console
-    from rich.table import Table
+def table(headers: list[str], rows: list[list[str]]) -> None:
+    """Plain aligned columns: readable in a terminal, a pipe or a log, and grep-able."""
+    if not rows:
+        say("(none)")
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
-    t = Table(*headers, title=title, show_lines=False)
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    say(line(headers))
+    say(line(["-" * w for w in widths]))
     for row in rows:
-        t.add_row(*row)
-    Console(soft_wrap=True).print(t)
+        say(line(row))
 
 
 def read_input(path: str) -> bytes:

@@ -13,7 +13,14 @@ from uccerts.domain.findings import Finding
 from uccerts.domain.keys import key_size_of, validate_key_settings
 from uccerts.domain.model import Cluster, Identity, Node
 from uccerts.domain.names import common_name
-from uccerts.domain.purposes import Purpose, is_trust_store, purpose, trust_store
+from uccerts.domain.purposes import (
+    PURPOSES,
+    TRUST_STORES,
+    Purpose,
+    is_trust_store,
+    purpose,
+    trust_store,
+)
 from uccerts.errors import FindingsError, NotFound, UsageError
 from uccerts.services.cluster import identity_filename, self_signed_identity
 from uccerts.services.context import Context, resolve_cluster, resolve_node
@@ -27,6 +34,8 @@ REGENERATE_WARNING = ("WARNING: This operation will overwrite any CA signed cert
 REGENERATED_NOTE = ("You must restart services related to {purpose} for the regenerated "
                     "certificates to become active.")
 UPLOAD_OK = "Certificate upload operation successful"
+CATALOGUE_ORDER = {name: i for i, name in enumerate(
+    [p.name for p in PURPOSES] + [s.name for s in TRUST_STORES])}
 
 
 @dataclass(frozen=True)
@@ -89,9 +98,12 @@ class CertificateService:
                 views += [identity_view(i) for i in uow.identities.list(cluster.name, node)]
             if kind in (None, "trust"):
                 views += [trust_view(t) for t in uow.trust.list(cluster.name, node)]
+            order = {n.hostname: i for i, n in enumerate(uow.clusters.nodes(cluster.name))}
         if wanted:
             views = [v for v in views if v.purpose.lower() == wanted]
-        return views
+        # As the appliance lists them: node by node, identities first, catalogue order.
+        return sorted(views, key=lambda v: (order.get(v.node, 99), v.type != "own",
+                                            CATALOGUE_ORDER.get(v.purpose, 99), v.filename))
 
     def show(self, hostname: str, purpose_name: str, filename: str | None = None) -> CertView:
         with self.ctx.uow() as uow:
