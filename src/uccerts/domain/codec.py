@@ -41,9 +41,10 @@ _CERT_FIX = "Provide the certificate as PEM, DER or PKCS#7 (.p7b) as the CA issu
 _CSR_FIX = "Provide the CSR as generated (PEM BEGIN CERTIFICATE REQUEST, or DER)"
 _KEY_FIX = "Provide an unencrypted PEM or DER private key"
 
-# Every error cryptography raises for bad bytes; UnsupportedAlgorithm is not a
-# ValueError (e.g. a PKCS#7 that is not signed-data, a GOST key).
-_PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm)
+# Every error cryptography raises for bad bytes. UnsupportedAlgorithm (a PKCS#7 that is
+# not signed-data, a GOST key) and InvalidVersion (a certificate version other than 1
+# or 3) are not ValueErrors.
+_PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion)
 
 _MARKER = re.compile(rb"-----(BEGIN|END) ([A-Z0-9 #]{1,64})-----")
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
@@ -174,11 +175,16 @@ def _truncated_der(data: bytes) -> str | None:
 
 
 @contextmanager
-def _quiet_deprecations() -> Iterator[None]:
-    # cryptography warns (and will one day refuse) on RFC 5280 slips such as a zero
-    # or negative serial; OpenSSL shows such certificates, so do we, without noise.
+def _quiet_parser_warnings() -> Iterator[None]:
+    # cryptography warns on loading a certificate whose serial is zero or negative, and
+    # again on every read of that serial; it will refuse them one day. We refuse them
+    # now (_positive_serial), so the warning is noise here and never reaches a caller.
+    # It also warns when a PKCS#7 is BER rather than DER: Windows CAs issue such .p7b
+    # files and users cannot change that, so they load silently.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        warnings.filterwarnings("ignore", "PKCS#7 certificates could not be parsed as DER",
+                                UserWarning)
         yield
 
 
@@ -248,9 +254,16 @@ def _serialize_pkcs7(certs: list[x509.Certificate], encoding: serialization.Enco
 def load_certificates(data: bytes) -> list[x509.Certificate]:
     """Every certificate in a PEM bundle, a DER certificate, or a PKCS#7 (PEM or DER)."""
     _check_size(data, _invalid)
-    with _quiet_deprecations():
+    with _quiet_parser_warnings():
         certs = _from_pem(data) if _has_pem_markers(data) else _from_der(data)
-        return [_checked(c, _invalid, "certificate") for c in certs]
+        return [_positive_serial(_checked(c, _invalid, "certificate")) for c in certs]
+
+
+def _positive_serial(cert: x509.Certificate) -> x509.Certificate:
+    if cert.serial_number <= 0:
+        raise _invalid("the certificate's serial number is zero or negative, which RFC 5280 "
+                       "forbids", "Ask the CA to reissue the certificate")
+    return cert
 
 
 def _from_pem(data: bytes) -> list[x509.Certificate]:
@@ -342,7 +355,7 @@ def _parses(loader: Callable[[bytes], object], data: bytes) -> bool:
 def load_csr(data: bytes) -> x509.CertificateSigningRequest:
     """A CSR from PEM (the first CERTIFICATE REQUEST block) or DER."""
     _check_size(data, _invalid_csr)
-    with _quiet_deprecations():
+    with _quiet_parser_warnings():
         csr = _csr_from_pem(data) if _has_pem_markers(data) else _der_csr(data)
         return _checked(csr, _invalid_csr, "CSR")
 
