@@ -383,3 +383,27 @@ def test_lock_node_checks_the_node(any_store: AnyStore) -> None:
         uow.lock_node("lab", "CUCM-PUB")
         with pytest.raises(NotFound):
             uow.lock_node("lab", "ghost")
+
+
+def test_by_subject_compares_names_as_rfc5280_does(any_store: AnyStore,
+                                                   certs: CertFactory) -> None:
+    """Case, white space and attribute order inside an RDN do not matter."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    def name(cn: str, o: str) -> x509.Name:
+        return x509.Name([x509.RelativeDistinguishedName([
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, o)])])
+
+    make_cluster(any_store)
+    stored = certs.certificate("x", ca=True, subject=name("Example  Root", "Example Inc"))
+    with any_store.uow() as uow:
+        uow.trust.add("lab", TrustEntry(node="cucm-pub", store="tomcat-trust",
+                                        filename="r.pem", certificate=stored.cert,
+                                        description=""))
+        found = uow.trust.by_subject("lab", "cucm-pub", "tomcat-trust",
+                                     name("example root", "EXAMPLE INC"))
+        assert [e.filename for e in found] == ["r.pem"]
+        assert uow.trust.by_subject("lab", "cucm-pub", "tomcat-trust",
+                                    name("example root", "Other Inc")) == []
