@@ -235,6 +235,15 @@ def test_sha1_ca_chain_is_reported_clearly() -> None:
     assert run([good, modern.cert], csr, [legacy.cert]).ok
 
 
+def test_sha1_signed_leaf_is_reported_clearly() -> None:
+    rsa_issuing = CA.root("RSA Root", key_type="rsa").intermediate("RSA Issuing", key_type="rsa")
+    csr, _ = make_csr("pub.uc.example", ["pub.uc.example"])
+    cert = rsa_issuing.sign_csr(csr, sha1=True)
+    verdict = run([cert], csr, rsa_issuing.chain)
+    assert codes(verdict) == ["chain-invalid"]
+    assert "'CN=pub.uc.example' is signed with SHA-1" in verdict.findings[0].message
+
+
 def test_broken_path_other_than_a_missing_issuer(root: CA) -> None:
     not_a_ca = root.intermediate("Not A CA", ca=False, pathlen=None, key_usage=pki.CA_KU)
     csr, _ = make_csr("pub.uc.example", ["pub.uc.example"])
