@@ -96,6 +96,15 @@ def test_pkcs7_round_trip(encode: Callable[[list[x509.Certificate]], bytes]) -> 
     assert set(codec.load_certificates(data)) == set(certs)
 
 
+def test_ber_pkcs7_with_indefinite_length_loads_quietly() -> None:
+    # Windows CAs hand out BER .p7b files; cryptography warns on BER (an error here).
+    cert = _cert()
+    der = codec.pkcs7_der([cert])
+    header = 2 + (der[1] & 0x7F if der[1] & 0x80 else 0)
+    ber = b"\x30\x80" + der[header:] + b"\x00\x00"
+    assert codec.load_certificates(ber) == [cert]
+
+
 def test_crlf_indentation_and_text_between_blocks() -> None:
     one, two = _cert("a.uc.example", 1), _cert("b.uc.example", 2)
     pem1 = codec.certificate_pem(one).replace("\n", "\r\n")

@@ -56,8 +56,6 @@ _CSR_LABELS = {b"CERTIFICATE REQUEST", b"NEW CERTIFICATE REQUEST"}
 X509T = TypeVar("X509T", x509.Certificate, x509.CertificateSigningRequest)
 
 
-# --------------------------------------------------------------------------- errors
-
 
 def _invalid(why: str, fix: str = "") -> InvalidInput:
     return InvalidInput(INVALID_FILE_MESSAGE, code=INVALID_FILE, fix=fix or _CERT_FIX,
@@ -80,8 +78,6 @@ _IS_KEY_FIX = "Upload the certificate the CA issued; never send or upload privat
 _IS_CSR = "the file is a certificate signing request (CSR), not a certificate"
 _IS_CSR_FIX = "Send this CSR to the CA and upload the certificate it returns"
 
-
-# --------------------------------------------------------------------------- PEM
 
 
 @dataclass(frozen=True)
@@ -143,8 +139,6 @@ def _pem_blocks(data: bytes, fail: Callable[[str], InvalidInput]) -> list[_Block
     return blocks
 
 
-# --------------------------------------------------------------------------- DER
-
 
 def _der_sequence_length(data: bytes) -> int | None:
     """Total length announced by a leading DER SEQUENCE header, or None if there is none.
@@ -170,8 +164,6 @@ def _truncated_der(data: bytes) -> str | None:
                 f"file has {len(data)}")
     return None
 
-
-# --------------------------------------------------------------------------- helpers
 
 
 @contextmanager
@@ -215,7 +207,7 @@ def _describe_other(data: bytes) -> str:
     truncated = _truncated_der(data)
     if truncated:
         return truncated
-    if _der_sequence_length(data) is not None:
+    if data.startswith(b"\x30"):
         return "the file is DER (ASN.1) data but not a certificate, PKCS#7, CSR or key"
     try:
         text = data.decode("utf-8")
@@ -247,8 +239,6 @@ def _serialize_pkcs7(certs: list[x509.Certificate], encoding: serialization.Enco
 
     return pkcs7.serialize_certificates(certs, encoding)
 
-
-# --------------------------------------------------------------------------- certificates
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
@@ -317,28 +307,26 @@ def _pkcs7_certificates(der: bytes) -> list[x509.Certificate]:
 
 
 def _from_der(data: bytes) -> list[x509.Certificate]:
-    if _der_sequence_length(data) is None:
+    # Every DER form here is a SEQUENCE; BER from Windows CAs may use the indefinite
+    # length (30 80), so only the tag is checked before trying the parsers.
+    if not data.startswith(b"\x30"):
         raise _invalid(_describe_other(data))
-    try:
+    if _parses(x509.load_der_x509_certificate, data):
         return [x509.load_der_x509_certificate(data)]
-    except _PARSE_ERRORS:
-        pass
+    if _parses(x509.load_der_x509_csr, data):
+        raise _invalid(_IS_CSR, _IS_CSR_FIX)
+    if _parses(lambda d: serialization.load_der_private_key(d, password=None), data):
+        raise _invalid(_IS_KEY, _IS_KEY_FIX)
     try:
         certs = _load_pkcs7_der(data)
     except UnsupportedAlgorithm:
         raise _invalid("the file is PKCS#7 but not a certificate bundle (signed-data)"
                        ) from None
     except _PARSE_ERRORS:
-        pass
-    else:
-        if not certs:
-            raise _invalid("the PKCS#7 file holds no certificate")
-        return list(certs)
-    if _parses(x509.load_der_x509_csr, data):
-        raise _invalid(_IS_CSR, _IS_CSR_FIX)
-    if _parses(lambda d: serialization.load_der_private_key(d, password=None), data):
-        raise _invalid(_IS_KEY, _IS_KEY_FIX)
-    raise _invalid(_describe_other(data))
+        raise _invalid(_describe_other(data)) from None
+    if not certs:
+        raise _invalid("the PKCS#7 file holds no certificate")
+    return list(certs)
 
 
 def _parses(loader: Callable[[bytes], object], data: bytes) -> bool:
@@ -348,8 +336,6 @@ def _parses(loader: Callable[[bytes], object], data: bytes) -> bool:
         return False
     return True
 
-
-# --------------------------------------------------------------------------- CSRs
 
 
 def load_csr(data: bytes) -> x509.CertificateSigningRequest:
@@ -380,12 +366,8 @@ def _der_csr(der: bytes) -> x509.CertificateSigningRequest:
         pass
     if _parses(x509.load_der_x509_certificate, der):
         raise _invalid_csr("the file holds a certificate, not a CSR")
-    if _der_sequence_length(der) is None:
-        raise _invalid_csr(_describe_other(der))
-    raise _invalid_csr(_truncated_der(der) or "the DER data is not a valid CSR")
+    raise _invalid_csr(_describe_other(der))
 
-
-# --------------------------------------------------------------------------- keys
 
 
 def load_private_key(data: bytes) -> PrivateKeyTypes:
@@ -420,8 +402,6 @@ def _load_key(loader: Callable[[], PrivateKeyTypes]) -> PrivateKeyTypes:
                            "not a key)") from None
 
 
-# --------------------------------------------------------------------------- mixed
-
 
 def load_certificates_or_csr(
     data: bytes,
@@ -452,8 +432,6 @@ def sniff(data: bytes) -> str:
         return kind
     return "unknown"
 
-
-# --------------------------------------------------------------------------- writers
 
 
 def certificate_pem(cert: x509.Certificate) -> str:
