@@ -332,19 +332,13 @@ class SqlAuditRepo:
         self._tx = tx
 
     def add(self, entry: AuditEntry) -> None:
-        self._tx.execute(t.audit.insert().values(
-            at=entry.at, actor=entry.actor, source=entry.source, cluster=entry.cluster,
-            node=entry.node, purpose=entry.purpose, action=entry.action,
-            outcome=entry.outcome, detail=entry.detail))
+        self._tx.execute(t.audit.insert().values(**t.audit_values(entry)))
 
     def list(self, cluster: str | None = None, limit: int = 100) -> builtins.list[AuditEntry]:
         stmt = select(t.audit).order_by(t.audit.c.at.desc(), t.audit.c.id.desc()).limit(limit)
         if cluster is not None:
             stmt = stmt.where(t.audit.c.cluster == cluster)
-        return [AuditEntry(at=r.at, actor=r.actor, action=r.action, outcome=r.outcome,
-                           node=r.node, purpose=r.purpose, detail=r.detail, source=r.source,
-                           cluster=r.cluster)
-                for r in self._tx.execute(stmt)]
+        return [t.audit_from_row(r) for r in self._tx.execute(stmt)]
 
 
 class SqlSettingsRepo:

@@ -1,7 +1,8 @@
-"""SQLAlchemy Core tables: the SQL shape of a fleet of clusters.
+"""SQLAlchemy Core tables, the SQL shape of a fleet of clusters, and their mappers.
 
-These are not the domain values: ``storage.sql`` maps rows to ``domain.model`` with
-small mapper functions. Conventions, each for a reason:
+Rows are not the domain values: the small functions at the end of this module turn
+``domain.model`` values into column values and rows back into values; ``storage.sql``
+only runs statements. Conventions, each for a reason:
 
 - Case-insensitive look-ups (node host names, trust file names) go through a
   ``*_key`` column holding the lower-cased text, so one plain unique index serves
@@ -46,6 +47,7 @@ from sqlalchemy import (
 
 from uccerts.domain.keys import PrivateKey
 from uccerts.domain.model import (
+    AuditEntry,
     Cluster,
     Distribution,
     Identity,
@@ -330,3 +332,15 @@ def trust_from_row(row: Row[Any]) -> TrustEntry:
     return TrustEntry(node=row.hostname, store=row.store, filename=row.filename,
                       certificate=x509.load_der_x509_certificate(row.der),
                       description=row.description, added=row.added)
+
+
+def audit_values(e: AuditEntry) -> dict[str, Any]:
+    return {"at": e.at, "actor": e.actor, "source": e.source, "cluster": e.cluster,
+            "node": e.node, "purpose": e.purpose, "action": e.action, "outcome": e.outcome,
+            "detail": e.detail}
+
+
+def audit_from_row(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(at=row.at, actor=row.actor, action=row.action, outcome=row.outcome,
+                      node=row.node, purpose=row.purpose, detail=row.detail,
+                      source=row.source, cluster=row.cluster)
