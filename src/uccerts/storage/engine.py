@@ -10,6 +10,9 @@ SQLite is tuned for several processes (CLI, web, SSH shell) sharing one file:
   try to upgrade its read lock and fail at once with "database is locked" (the busy
   timeout does not apply to that upgrade). Taking the write lock at BEGIN makes
   writers queue instead. This is the event-hook recipe of SQLAlchemy's SQLite docs.
+
+Both engines hide statement parameters from error texts and logs: they carry sealed
+keys and password hashes.
 """
 
 from __future__ import annotations
@@ -90,12 +93,13 @@ def _build(url: URL) -> Engine:
                     code="database-unavailable",
                     fix="Check the path in UCCERTS_DB and the permissions of its folder",
                 ) from err
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S},
+                               hide_parameters=True)
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
     # Pre-ping: a PostgreSQL restart must not surface as a failed user command.
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_engine(url: str) -> Engine:
