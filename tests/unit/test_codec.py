@@ -341,3 +341,18 @@ def test_many_unclosed_begin_lines_are_fast() -> None:
     # A backtracking regex would be quadratic here; the marker scan is linear.
     data = b"-----BEGIN CERTIFICATE-----\n" * (codec.MAX_FILE_BYTES // 30)
     assert "truncated" in _detail(data)
+
+
+def test_a_certificate_whose_subject_is_damaged_is_refused_at_load() -> None:
+    # cryptography parses names lazily: the damage must surface at load, not later in
+    # a check (found by the upload-path property test).
+    from pki import CA
+
+    leaf = CA.root("Damage Root").issue("damaged.uc.example").cert
+    der = bytearray(leaf.public_bytes(serialization.Encoding.DER))
+    subject = leaf.subject.public_bytes()
+    at = bytes(der).rfind(subject)
+    der[at] = 0x34  # a constructed tag that is not a SEQUENCE
+    with pytest.raises(InvalidInput) as err:
+        codec.load_certificates(bytes(der))
+    assert err.value.code == "invalid-certificate-file"

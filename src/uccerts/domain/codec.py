@@ -191,6 +191,15 @@ def _checked(obj: X509T, fail: Callable[[str], InvalidInput], what: str) -> X509
         obj.extensions  # noqa: B018
     except _PARSE_ERRORS as exc:
         raise fail(f"the {what} has a malformed extension ({exc})") from None
+    try:
+        # Names (and a certificate's issuer and validity) are parsed lazily as well.
+        obj.subject  # noqa: B018
+        if isinstance(obj, x509.Certificate):
+            obj.issuer  # noqa: B018
+            obj.not_valid_before_utc  # noqa: B018
+            obj.not_valid_after_utc  # noqa: B018
+    except _PARSE_ERRORS as exc:
+        raise fail(f"the {what} has a malformed name or validity ({exc})") from None
     return obj
 
 
