@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ENTRY = "from uccerts.cli.main import run; run()"
+ENTRY = "from uccerts.cli.launch import run; run()"
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """``python -m uccerts``: the same command as the ``uccerts`` script."""
 
-from uccerts.cli.main import run
+from uccerts.cli.launch import run
 
 if __name__ == "__main__":
     run()

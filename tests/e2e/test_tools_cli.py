@@ -27,7 +27,7 @@ from cryptography.x509.oid import NameOID
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 PEM = serialization.Encoding.PEM
 DER = serialization.Encoding.DER
-ENTRY = "from uccerts.cli.main import run; run()"
+ENTRY = "from uccerts.cli.launch import run; run()"
 OPENSSL = shutil.which("openssl")
 
 

@@ -1,4 +1,4 @@
-"""What every command shares: global options, output, and the one error mapping.
+"""What every command shares: global options, services, and the one error mapping.
 
 Heavy modules (SQLAlchemy, services) are imported inside functions so that the
 offline tools start fast (benchmarks/decode_cold_start.py).
@@ -6,18 +6,18 @@ offline tools start fast (benchmarks/decode_cold_start.py).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
-from uccerts.errors import FindingsError, UccertsError
+from uccerts.cli.output import emit_json, io_error, read_input, report_error, say, warn
+from uccerts.errors import UccertsError
 
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
@@ -59,44 +59,9 @@ def state(ctx: typer.Context) -> CliState:
     return obj
 
 
-def emit_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
-
-
-def say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-
-
-def warn(text: str) -> None:
-    sys.stderr.write(text + "\n")
-
-
 def fail(err: UccertsError, as_json: bool) -> NoReturn:
     """Print an error the one way this face prints errors, then exit with its code."""
-    if as_json:
-        doc: dict[str, Any] = {"ok": False}
-        if isinstance(err, FindingsError):
-            doc["errors"] = [f.to_dict() for f in err.errors]
-            doc["warnings"] = [f.to_dict() for f in err.warnings]
-        else:
-            doc["errors"] = [err.to_dict()]
-            doc["warnings"] = []
-        emit_json(doc)
-    else:
-        if isinstance(err, FindingsError):
-            for f in err.errors:
-                warn(f"error [{f.code}]: {f.message}")
-                if f.fix:
-                    warn(f"  fix: {f.fix}")
-            for f in err.warnings:
-                warn(f"warning [{f.code}]: {f.message}")
-        else:
-            warn(f"error [{err.code}]: {err.message}")
-            if err.detail:
-                warn(f"  detail: {err.detail}")
-            if err.fix:
-                warn(f"  fix: {err.fix}")
-    raise typer.Exit(err.exit_code)
+    raise typer.Exit(report_error(err, as_json))
 
 
 @contextmanager
@@ -113,10 +78,7 @@ def handled(as_json: bool = False) -> Iterator[None]:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(0) from None
     except OSError as exc:
-        from uccerts.errors import InvalidInput
-
-        fail(InvalidInput(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-                          code="io-error", fix="Check the path and its permissions"), as_json)
+        fail(io_error(exc), as_json)
 
 
 def table(headers: list[str], rows: list[list[str]]) -> None:
@@ -135,14 +97,11 @@ def table(headers: list[str], rows: list[list[str]]) -> None:
         say(line(row))
 
 
-def read_input(path: str) -> bytes:
-    """Read a file argument; ``-`` is standard input."""
-    if path == "-":
-        return sys.stdin.buffer.read()
-    return Path(path).read_bytes()
-
-
 def run_command(as_json: bool, action: Callable[[], T]) -> T:
     with handled(as_json):
         return action()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+__all__ = ["CliState", "emit_json", "fail", "handled", "read_input", "run_command", "say",
+           "state", "table", "warn"]

@@ -1,22 +1,15 @@
 """Offline tools: ``uccerts decode`` and ``uccerts match`` (cli.md, domain.md §11).
 
-They need no cluster and no home. Only ``typer`` and ``uccerts.cli.common`` are
-imported at module level: the domain modules (and with them ``cryptography``) are
-imported inside the commands, because ``uccerts decode`` must start within twice
-the time of ``import cryptography.x509`` (benchmarks/decode_cold_start.py) and every
-other command pays for what this module imports at the top.
+They need no cluster and no home. The work is in ``offline`` (framework-free);
+``launch`` runs it without typer for a fast start (benchmarks/decode_cold_start.py),
+and these typer commands carry the help text and serve ``uccerts --help``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 
-from uccerts.cli.common import emit_json, handled, read_input, say, warn
-
-if TYPE_CHECKING:
-    from uccerts.domain.inspect import MatchResult
+from uccerts.cli import offline
 
 _DECODE_HELP = """Show a certificate's or a CSR's summary (domain.md section 11).
 
@@ -62,31 +55,9 @@ def decode(
     file: str = typer.Argument(..., metavar="FILE", help='Certificate or CSR file; "-" for stdin'),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
 ) -> None:
-    with handled(as_json):
-        from uccerts.domain import codec
-        from uccerts.domain.inspect import (
-            CsrSummary,
-            render_text,
-            summarize_certificate,
-            summarize_csr,
-        )
-
-        loaded = codec.load_certificates_or_csr(read_input(file))
-        summaries: list[CsrSummary]
-        if isinstance(loaded, list):
-            summaries = [summarize_certificate(c) for c in loaded]
-        else:
-            summaries = [summarize_csr(loaded)]
-        if as_json:
-            docs = [s.to_dict() for s in summaries]
-            emit_json(docs[0] if len(docs) == 1 else docs)
-            return
-        for n, summary in enumerate(summaries, 1):
-            if n > 1:
-                say()
-            if len(summaries) > 1:
-                say(f"# Certificate {n} of {len(summaries)}")
-            say(render_text(summary))
+    code = offline.decode(file, as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 def match(
@@ -97,37 +68,6 @@ def match(
     csr: str | None = typer.Option(None, "--csr", metavar="FILE", help="CSR file (PEM or DER)"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
 ) -> None:
-    with handled(as_json):
-        from uccerts.errors import UsageError
-
-        if (key is None) == (csr is None):
-            raise UsageError("Give exactly one of --key FILE and --csr FILE",
-                             code="usage",
-                             fix="uccerts match --cert FILE (--key FILE | --csr FILE)")
-        if [cert, key, csr].count("-") > 1:
-            raise UsageError("Only one file can be read from standard input (-)",
-                             code="usage")
-        result = _match(cert, key, csr)
-        if as_json:
-            emit_json(result.to_dict())
-        elif result.match:
-            say(result.verdict)
-            say(result.render_hashes())
-        else:
-            warn(result.verdict)
-            say(result.render_hashes())
-    if not result.match:
-        raise typer.Exit(1)
-
-
-def _match(cert_path: str, key_path: str | None, csr_path: str | None
-           ) -> MatchResult:
-    from uccerts.domain import codec
-    from uccerts.domain.inspect import leaf_of, match_certificate_csr, match_certificate_key
-
-    certificate = leaf_of(codec.load_certificates(read_input(cert_path)))
-    if key_path is not None:
-        return match_certificate_key(certificate,
-                                     codec.load_private_key(read_input(key_path)))
-    assert csr_path is not None  # checked by the caller: exactly one of the two
-    return match_certificate_csr(certificate, codec.load_csr(read_input(csr_path)))
+    code = offline.match(cert, key, csr, as_json)
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,91 @@
+"""The offline tools' work, free of any CLI framework: ``decode`` and ``match``.
+
+``tools`` exposes them as typer commands; ``launch`` runs them directly (argparse)
+so that ``uccerts decode FILE`` starts within twice ``import cryptography.x509``.
+Each function prints its result and returns the exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from uccerts.cli.output import emit_json, io_error, read_input, report_error, say, warn
+from uccerts.errors import UccertsError, UsageError
+
+
+def _guarded(as_json: bool, work: Callable[[], int]) -> int:
+    try:
+        return work()
+    except UccertsError as err:
+        return report_error(err, as_json)
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        return report_error(io_error(exc), as_json)
+
+
+def decode(file: str, as_json: bool) -> int:
+    def work() -> int:
+        from uccerts.domain import codec
+        from uccerts.domain.inspect import (
+            CsrSummary,
+            render_text,
+            summarize_certificate,
+            summarize_csr,
+        )
+
+        loaded = codec.load_certificates_or_csr(read_input(file))
+        summaries: list[CsrSummary]
+        if isinstance(loaded, list):
+            summaries = [summarize_certificate(c) for c in loaded]
+        else:
+            summaries = [summarize_csr(loaded)]
+        if as_json:
+            docs = [s.to_dict() for s in summaries]
+            emit_json(docs[0] if len(docs) == 1 else docs)
+            return 0
+        for n, summary in enumerate(summaries, 1):
+            if n > 1:
+                say()
+            if len(summaries) > 1:
+                say(f"# Certificate {n} of {len(summaries)}")
+            say(render_text(summary))
+        return 0
+
+    return _guarded(as_json, work)
+
+
+def match(cert: str, key: str | None, csr: str | None, as_json: bool) -> int:
+    def work() -> int:
+        from uccerts.domain import codec
+        from uccerts.domain.inspect import (
+            leaf_of,
+            match_certificate_csr,
+            match_certificate_key,
+        )
+
+        if (key is None) == (csr is None):
+            raise UsageError("Give exactly one of --key FILE and --csr FILE", code="usage",
+                             fix="uccerts match --cert FILE (--key FILE | --csr FILE)")
+        if [cert, key, csr].count("-") > 1:
+            raise UsageError("Only one file can be read from standard input (-)",
+                             code="usage")
+        certificate = leaf_of(codec.load_certificates(read_input(cert)))
+        if key is not None:
+            result = match_certificate_key(certificate,
+                                           codec.load_private_key(read_input(key)))
+        else:
+            assert csr is not None  # exactly one of the two, checked above
+            result = match_certificate_csr(certificate, codec.load_csr(read_input(csr)))
+        if as_json:
+            emit_json(result.to_dict())
+        elif result.match:
+            say(result.verdict)
+            say(result.render_hashes())
+        else:
+            warn(result.verdict)
+            say(result.render_hashes())
+        return 0 if result.match else 1
+
+    return _guarded(as_json, work)
+
