@@ -94,7 +94,11 @@ class Sealer:
     def open_key(self, blob: bytes, context: str) -> PrivateKey:
         der = self.open(blob, context)
         try:
-            key = serialization.load_der_private_key(der, password=None)
+            # The AES-GCM tag proves these are the exact bytes uccerts sealed from a key
+            # it generated, so OpenSSL's RSA consistency check (primality tests on p and
+            # q, ~75 ms a key) would only re-prove that on every read.
+            key = serialization.load_der_private_key(
+                der, password=None, unsafe_skip_rsa_key_validation=True)
         except ValueError:
             key = None
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
