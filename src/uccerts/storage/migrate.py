@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.util import CommandError
 from sqlalchemy import Engine, exc, text
 
 from uccerts.errors import SystemFailure
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD = "head"
@@ -18,7 +19,24 @@ HEAD = "head"
 _PG_LOCK_ID = 0x75636365  # "ucce"
 
 
+def head_revision() -> str:
+    """The newest revision: by convention a revision's id is its file's number prefix
+    (``0001_initial.py`` is ``0001``), checked by the storage tests."""
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+    except exc.DBAPIError:
+        return None  # no version table yet: a new database
+    return str(row[0]) if row else None
+
+
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -26,6 +44,12 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = HEAD) -> None:
     """Run pending migrations in one transaction; a no-op when already at ``revision``."""
+    # Every command opens the store: at head, one SELECT instead of loading Alembic.
+    if revision == HEAD and current_revision(engine) == head_revision():
+        return
+    from alembic import command
+    from alembic.util import CommandError
+
     config = alembic_config()
     try:
         with engine.begin() as connection:
