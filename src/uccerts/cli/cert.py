@@ -7,6 +7,7 @@ import sys
 import typer
 
 from uccerts.cli.common import emit_json, handled, read_input, say, state, table, warn
+from uccerts.cli.output import write_findings
 
 _JSON = typer.Option(False, "--json", help="Print one JSON document")
 
@@ -88,10 +89,7 @@ def register(app: typer.Typer) -> None:
             say(f"{UPLOAD_OK}: {result.purpose} on {', '.join(nodes) or node}")
             for item in result.installed:
                 say(f"  installed {item.purpose}/{item.filename} on {item.node}")
-            for w in result.warnings:
-                warn(f"warning [{w.code}]: {w.message}")
-                if w.fix:
-                    warn(f"  fix: {w.fix}")
+            write_findings(result.warnings)
             if result.services_to_restart:
                 say("Restart these services for the new certificate to be served:")
                 for r in result.services_to_restart:

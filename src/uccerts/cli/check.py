@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from uccerts.cli.common import emit_json, handled, read_input, say, warn
+from uccerts.cli.output import write_findings
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -121,15 +122,7 @@ def _report(findings: Sequence[Finding], ok: bool, as_json: bool, purpose: str) 
         emit_json({"ok": ok, "errors": [f.to_dict() for f in errors],
                    "warnings": [f.to_dict() for f in warnings]})
         return
-    for f in findings:
-        warn(f"{'error' if f.is_error else 'warning'} [{f.code}]: {f.message}")
-        for key in ("added", "dropped"):
-            if f.detail.get(key):
-                warn(f"  {key}: {', '.join(f.detail[key])}")
-        if f.detail.get("reason") and f.code not in ("chain-invalid",):
-            warn(f"  detail: {f.detail['reason']}")
-        if f.fix:
-            warn(f"  fix: {f.fix}")
+    write_findings(findings)
     if ok:
         say(f"OK: the certificate can be uploaded for {purpose}"
             + (f" ({len(warnings)} warning(s))" if warnings else ""))

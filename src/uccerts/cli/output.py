@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uccerts.errors import FindingsError, UccertsError
+
+if TYPE_CHECKING:
+    from uccerts.domain.findings import Finding
 
 
 def emit_json(doc: Any) -> None:
@@ -45,12 +49,7 @@ def report_error(err: UccertsError, as_json: bool) -> int:
             doc["warnings"] = []
         emit_json(doc)
     elif isinstance(err, FindingsError):
-        for f in err.errors:
-            warn(f"error [{f.code}]: {f.message}")
-            if f.fix:
-                warn(f"  fix: {f.fix}")
-        for f in err.warnings:
-            warn(f"warning [{f.code}]: {f.message}")
+        write_findings(err.findings)
     else:
         warn(f"error [{err.code}]: {err.message}")
         if err.detail:
@@ -58,6 +57,19 @@ def report_error(err: UccertsError, as_json: bool) -> int:
         if err.fix:
             warn(f"  fix: {err.fix}")
     return err.exit_code
+
+
+def write_findings(findings: Sequence[Finding]) -> None:
+    """Each finding on stderr: code and message, what the CA added or dropped, the fix."""
+    for f in findings:
+        warn(f"{'error' if f.is_error else 'warning'} [{f.code}]: {f.message}")
+        for key in ("added", "dropped"):
+            if f.detail.get(key):
+                warn(f"  {key}: {', '.join(f.detail[key])}")
+        if f.detail.get("reason") and f.code != "chain-invalid":
+            warn(f"  detail: {f.detail['reason']}")
+        if f.fix:
+            warn(f"  fix: {f.fix}")
 
 
 def io_error(exc: OSError) -> UccertsError:
