@@ -171,3 +171,12 @@ def test_web_security_set_and_show(uccerts: Run) -> None:
     bad = uccerts("web-security", "set", "cucm-sub1", "Voice", "Acme", "Seoul", "Seoul",
                   "Korea")
     assert bad.code == 1 and "two-letter" in bad.err
+
+
+def test_non_utf8_arguments_are_clear_errors(uccerts: Run) -> None:
+    bad = "\udcff\udcfe"  # what Python makes of argv bytes that are not UTF-8
+    res = uccerts("web-security", "set", "cucm-pub", bad, "Org", "Loc", "St", "US")
+    assert res.code == 1 and "not valid UTF-8" in res.err
+    res = uccerts("csr", "generate", "cucm-pub", "tomcat", "--common-name", f"a{bad}.com")
+    assert res.code == 1 and "not valid UTF-8" in res.err
+    assert uccerts("csr", "list", "--json").json == []

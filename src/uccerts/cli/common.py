@@ -79,6 +79,16 @@ def handled(as_json: bool = False) -> Iterator[None]:
         raise typer.Exit(0) from None
     except OSError as exc:
         fail(io_error(exc), as_json)
+    except Exception as exc:
+        # A bug: say so plainly. UCCERTS_DEBUG=1 shows the traceback for a report.
+        if os.environ.get("UCCERTS_DEBUG"):
+            raise
+        from uccerts.errors import UccertsError as Internal
+
+        fail(Internal(f"Unexpected internal error ({type(exc).__name__}): {exc}",
+                      code="internal-error",
+                      fix="Nothing was changed. Run again with UCCERTS_DEBUG=1 and report "
+                          "the traceback"), as_json)
 
 
 def table(headers: list[str], rows: list[list[str]]) -> None:

@@ -127,24 +127,42 @@ def subject_line(name: x509.Name) -> str:
     return ", ".join(f"{k} = {v}" for k, v in rdns(name).items() if v)
 
 
+def check_text(value: str, what: str) -> str:
+    """Subject text must be UTF-8 (argv bytes that are not decode to surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"The {what} is not valid UTF-8 text: {value!r}",
+                           code="invalid-subject",
+                           fix="Use UTF-8 text (check the terminal's or file's encoding)"
+                           ) from None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidInput(f"The {what} contains control characters: {value!r}",
+                           code="invalid-subject", fix="Use printable text only")
+    return value
+
+
 def build_subject(cn: str, *, ou: str = "", o: str = "", locality: str = "", st: str = "",
                   c: str = "") -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-    for oid, value in (
-        (NameOID.ORGANIZATIONAL_UNIT_NAME, ou),
-        (NameOID.ORGANIZATION_NAME, o),
-        (NameOID.LOCALITY_NAME, locality),
-        (NameOID.STATE_OR_PROVINCE_NAME, st),
-        (NameOID.COUNTRY_NAME, c),
+    attrs = []
+    for label, oid, value in (
+        ("common name", NameOID.COMMON_NAME, cn),
+        ("organizational unit", NameOID.ORGANIZATIONAL_UNIT_NAME, ou),
+        ("organization", NameOID.ORGANIZATION_NAME, o),
+        ("locality", NameOID.LOCALITY_NAME, locality),
+        ("state", NameOID.STATE_OR_PROVINCE_NAME, st),
+        ("country", NameOID.COUNTRY_NAME, c),
     ):
         if value:
+            check_text(value, label)
             try:
                 attrs.append(x509.NameAttribute(oid, value))
-            except ValueError as exc:  # e.g. a country that is not two letters
+            except ValueError as exc:  # a country that is not two letters, a CN over 64
                 raise InvalidInput(
-                    f"Invalid subject field value '{value}': {exc}",
+                    f"Invalid {label} '{value}': {exc}",
                     code="invalid-subject",
-                    fix="Country must be a two-letter code such as US; other fields are text",
+                    fix="Country is a two-letter code such as US; the common name is at "
+                        "most 64 characters",
                 ) from exc
     return x509.Name(attrs)
 

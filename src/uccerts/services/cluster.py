@@ -10,7 +10,7 @@ from cryptography import x509
 
 from uccerts.domain.keys import DEFAULT_LENGTH, PrivateKey, key_size_of
 from uccerts.domain.model import Cluster, Distribution, Identity, Node, WebSecurity
-from uccerts.domain.names import check_dns_name, parse_ip
+from uccerts.domain.names import check_dns_name, check_text, parse_ip
 from uccerts.domain.purposes import Purpose, purpose, purposes_for
 from uccerts.domain.selfsigned import SELF_SIGNED_DESCRIPTION, build_self_signed
 from uccerts.domain.topology import parse_topology
@@ -132,7 +132,8 @@ class ClusterService:
 def _validate_web_security(ws: WebSecurity) -> WebSecurity:
     for label, value in (("orgunit", ws.orgunit), ("orgname", ws.orgname),
                          ("locality", ws.locality), ("state", ws.state)):
-        if not value.strip() or len(value) > 64 or any(ord(ch) < 32 for ch in value):
+        check_text(value, label)
+        if not value.strip() or len(value) > 64:
             raise InvalidInput(f"{label} '{value}' must be 1 to 64 printable characters",
                                code="invalid-subject", fix=f"Give a plain text {label}")
     country = ws.country.strip().upper()
