@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from uccerts.domain.model import Node
 from uccerts.domain.purposes import Role, purpose, purposes_for
 from uccerts.domain.restart_plan import order_nodes, plan_restarts
 from uccerts.domain.topology import parse_topology
-from uccerts.errors import InvalidInput, NotFound
+from uccerts.errors import InvalidInput, NotFound, UccertsError
 
 GOOD = """
 [cluster]
@@ -121,3 +123,16 @@ def test_lookups_are_case_insensitive_and_unknown_names_are_usage_errors() -> No
     with pytest.raises(NotFound) as err:
         purpose("tomcatt")
     assert err.value.exit_code == 2 and "tomcat" in (err.value.fix or "")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(
+    st.text(max_size=400),
+    st.builds(lambda i, junk: GOOD[:i] + junk + GOOD[i:], st.integers(0, len(GOOD)),
+              st.text(max_size=20)),
+))
+def test_any_text_gives_a_topology_or_a_clear_error(text: str) -> None:
+    try:
+        parse_topology(text)
+    except UccertsError as err:
+        assert err.message and err.exit_code in (1, 2)
