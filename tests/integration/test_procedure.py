@@ -301,3 +301,26 @@ def test_every_change_is_audited(svc: Services, sql_store: Any) -> None:
     assert ("csr generate", "ok") in actions
     assert ("cluster init", "ok") in actions
     assert all(e.actor == "tester" for e in entries)
+
+
+def test_an_ec_certificate_for_an_rsa_purpose_is_a_key_type_mismatch(svc: Services) -> None:
+    svc.csrs.generate("cucm-pub", "tomcat", CsrOptions())
+    ec_csr = svc.csrs.generate("cucm-pub", "tomcat-ECDSA", CsrOptions())
+    trust_root_and_intermediate(svc)
+    err = refused(svc, "cucm-pub", "tomcat", pem(sign(ec_csr.pem).leaf))
+    assert {"csr-key-mismatch", "key-type-mismatch"} <= set(codes(err))
+    assert "Certificate key type does not match the certificate purpose" in [
+        f.message for f in err.errors]
+
+
+def test_an_expired_ca_is_never_added_to_a_trust_store(svc: Services) -> None:
+    from pki import CA, DAY
+
+    now = dt.datetime.now(dt.UTC)
+    old = CA.root("Expired Root", not_before=now - 400 * DAY, not_after=now - DAY)
+    err = refused(svc, "cucm-pub", "tomcat-trust", pem(old.cert))
+    assert codes(err) == ["certificate-expired"]
+    assert err.errors[0].message == "Certificate has expired and cannot be uploaded"
+    # In a bundle with a valid CA, nothing of the bundle goes in.
+    fresh = CA.root("Fresh Root", not_before=now - DAY, not_after=now + 400 * DAY)
+    refused(svc, "cucm-pub", "tomcat-trust", pem(fresh.cert, old.cert))
