@@ -324,3 +324,25 @@ def test_an_expired_ca_is_never_added_to_a_trust_store(svc: Services) -> None:
     # In a bundle with a valid CA, nothing of the bundle goes in.
     fresh = CA.root("Fresh Root", not_before=now - DAY, not_after=now + 400 * DAY)
     refused(svc, "cucm-pub", "tomcat-trust", pem(fresh.cert, old.cert))
+
+
+def test_validate_is_a_dry_run_of_upload(svc: Services) -> None:
+    csr = svc.csrs.generate("cucm-pub", "tomcat", CsrOptions(
+        distribution=Distribution.MULTI_SERVER))
+    leaf = sign(csr.pem).leaf
+    before = snapshot(svc)
+    with pytest.raises(FindingsError) as early:
+        svc.certificates.validate("cucm-pub", "tomcat", pem(leaf))
+    assert codes(early.value) == ["ca-not-in-trust-store"]
+    root = svc.certificates.validate("cucm-pub", "tomcat-trust", pem(lab_ca().root))
+    assert {i.node for i in root.installed} == {"cucm-pub", "cucm-sub1", "imp-pub"}
+    assert snapshot(svc) == before
+    trust_root_and_intermediate(svc)
+    before = snapshot(svc)
+    would = svc.certificates.validate("cucm-pub", "tomcat", pem(leaf))
+    assert snapshot(svc) == before
+    assert {i.node for i in would.installed} == {"cucm-pub", "cucm-sub1", "imp-pub"}
+    done = svc.certificates.upload("cucm-pub", "tomcat", pem(leaf))
+    assert [(i.node, i.sha256) for i in done.installed] == [
+        (i.node, i.sha256) for i in would.installed]
+    assert done.services_to_restart == would.services_to_restart

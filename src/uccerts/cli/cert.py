@@ -73,25 +73,34 @@ def register(app: typer.Typer) -> None:
         file: str = typer.Argument(..., help="PEM, DER or PKCS#7 file; - for stdin"),
         description: str | None = typer.Option(None, "--description"),
         strict: bool = typer.Option(False, "--strict", help="Missing key usage is an error"),
+        dry_run: bool = typer.Option(False, "--dry-run",
+                                     help="Run every check against the cluster; store nothing"),
         as_json: bool = _JSON,
     ) -> None:
         """Upload a CA-signed identity certificate or trust certificates."""
         with handled(as_json):
             data = read_input(file)
-            result = state(ctx).services().certificates.upload(node, purpose, data,
-                                                                description, strict=strict)
+            certificates = state(ctx).services().certificates
+            if dry_run:
+                result = certificates.validate(node, purpose, data, strict=strict)
+            else:
+                result = certificates.upload(node, purpose, data, description, strict=strict)
             if as_json:
-                emit_json(result.to_dict())
+                emit_json(result.to_dict() | ({"dry_run": True} if dry_run else {}))
                 return
             from uccerts.services.certificates import UPLOAD_OK
 
             nodes = sorted({i.node for i in result.installed if i.purpose == result.purpose})
-            say(f"{UPLOAD_OK}: {result.purpose} on {', '.join(nodes) or node}")
+            verb = "would install" if dry_run else "installed"
+            say(f"{'Dry run, nothing stored: the upload would succeed' if dry_run else UPLOAD_OK}"
+                f": {result.purpose} on {', '.join(nodes) or node}")
             for item in result.installed:
-                say(f"  installed {item.purpose}/{item.filename} on {item.node}")
+                say(f"  {verb} {item.purpose}/{item.filename} on {item.node}")
             write_findings(result.warnings)
             if result.services_to_restart:
-                say("Restart these services for the new certificate to be served:")
+                say("After the upload, restart these services for the new certificate to be "
+                    "served:" if dry_run else
+                    "Restart these services for the new certificate to be served:")
                 for r in result.services_to_restart:
                     say(f"  {r.node}: {r.service}")
 

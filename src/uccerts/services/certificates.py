@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import builtins
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from uccerts.domain.checks import check_identity_upload
+from uccerts.domain.checks import UploadVerdict, check_identity_upload
 from uccerts.domain.codec import load_certificates
 from uccerts.domain.findings import Finding
 from uccerts.domain.keys import key_size_of, validate_key_settings
-from uccerts.domain.model import Cluster, Identity, Node
+from uccerts.domain.model import Cluster, Identity, Node, PendingCsr
 from uccerts.domain.names import common_name
 from uccerts.domain.purposes import (
     PURPOSES,
@@ -23,7 +25,7 @@ from uccerts.domain.purposes import (
 )
 from uccerts.errors import FindingsError, NotFound, UsageError
 from uccerts.services.cluster import identity_filename, self_signed_identity
-from uccerts.services.context import Context, resolve_cluster, resolve_node
+from uccerts.services.context import Context, lock_cluster, resolve_cluster, resolve_node
 from uccerts.services.restarts import RestartNeeded, restarts_for
 from uccerts.services.trust import Installed, TrustService, import_trust
 from uccerts.services.views import CertView, identity_view, sha256_of, trust_view
@@ -73,6 +75,39 @@ def _check_purpose_on_node(p: Purpose, node: Node) -> None:
                          code="purpose-not-on-node",
                          fix="CAPF: publisher only; CallManager and TVS: CUCM nodes; "
                              "cup*: IM and Presence nodes")
+
+
+def _identity_purpose(name: str) -> Purpose:
+    p = purpose(name)
+    if p.self_signed_only or p.trust_store is None:
+        raise UsageError(f"{p.name} is always self-signed: it takes no CA-signed upload",
+                         code="self-signed-only", fix=f"Use `cert regenerate` for {p.name}")
+    return p
+
+
+def _verdict(uow: UnitOfWork, cluster: Cluster, node: Node, p: Purpose,
+             certs: Sequence[x509.Certificate], strict: bool, now: dt.datetime
+             ) -> tuple[UploadVerdict, PendingCsr | None]:
+    """The §5 checks against the node's pending CSR and <purpose>-trust, as stored."""
+    _check_purpose_on_node(p, node)
+    store = p.trust_store or ""
+    pending = uow.csrs.get(cluster.name, node.hostname, p.name)
+
+    def trusted(name: x509.Name) -> list[x509.Certificate]:
+        return [e.certificate
+                for e in uow.trust.by_subject(cluster.name, node.hostname, store, name)]
+
+    verdict = check_identity_upload(p, certs, pending.csr if pending else None, trusted,
+                                    now=now, san_match=cluster.san_match, strict=strict)
+    return verdict, pending
+
+
+def _targets(uow: UnitOfWork, cluster: Cluster, node: Node, pending: PendingCsr | None
+             ) -> list[Node]:
+    """The nodes a CA-signed certificate goes to: every node its CSR named."""
+    if pending is None:
+        return [node]
+    return [n for n in uow.clusters.nodes(cluster.name) if n.hostname in pending.nodes] or [node]
 
 
 class CertificateService:
@@ -135,40 +170,47 @@ class CertificateService:
         if is_trust_store(purpose_name):
             _, installed = self.trust.upload(hostname, purpose_name, certs, description)
             return UploadResult(hostname, trust_store(purpose_name).name, tuple(installed))
-        return self._upload_identity(hostname, purpose(purpose_name), certs, strict)
+        return self._upload_identity(hostname, _identity_purpose(purpose_name), certs, strict)
+
+    def validate(self, hostname: str, purpose_name: str, data: bytes, *,
+                 strict: bool = False) -> UploadResult:
+        """A dry run of ``upload``: every check against the pending CSR and the trust
+        store as they are now, nothing written. Raises ``FindingsError`` as upload does;
+        on success the result names what the upload would install and restart."""
+        certs = load_certificates(data)
+        if is_trust_store(purpose_name):
+            _, would_add = self.trust.validate(hostname, purpose_name, certs)
+            return UploadResult(hostname, trust_store(purpose_name).name, tuple(would_add))
+        p = _identity_purpose(purpose_name)
+        with self.ctx.uow() as uow:
+            cluster, node = _node_of(uow, self.ctx, hostname)
+            verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock())
+            targets = _targets(uow, cluster, node, pending)
+        if not verdict.ok or verdict.leaf is None or pending is None:
+            raise FindingsError(verdict.findings)
+        would = tuple(Installed(t.hostname, p.name, identity_filename(p.name),
+                                sha256_of(verdict.leaf)) for t in targets)
+        return UploadResult(node.hostname, p.name, would, restarts_for(cluster, p, targets),
+                            verdict.warnings)
 
     def _upload_identity(self, hostname: str, p: Purpose, certs: builtins.list[x509.Certificate],
                          strict: bool) -> UploadResult:
-        if p.self_signed_only or p.trust_store is None:
-            raise UsageError(f"{p.name} is always self-signed: it takes no CA-signed upload",
-                             code="self-signed-only", fix=f"Use `cert regenerate` for {p.name}")
-        store = trust_store(p.trust_store)
+        store = trust_store(p.trust_store or "")
         with self.ctx.uow() as uow:
             cluster, node = _node_of(uow, self.ctx, hostname)
-            _check_purpose_on_node(p, node)
-            uow.lock_node(cluster.name, node.hostname)
-            pending = uow.csrs.get(cluster.name, node.hostname, p.name)
-
-            def trusted(name: x509.Name) -> list[x509.Certificate]:
-                return [e.certificate for e in
-                        uow.trust.by_subject(cluster.name, node.hostname, store.name, name)]
-
-            verdict = check_identity_upload(
-                p, certs, pending.csr if pending else None, trusted, now=self.ctx.clock(),
-                san_match=cluster.san_match, strict=strict)
+            # Several nodes may change (multi-server, replicated trust): lock them all,
+            # in the one global order, before reading what the checks depend on.
+            lock_cluster(uow, cluster.name)
+            verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock())
             if not verdict.ok or verdict.leaf is None or pending is None:
                 uow.rollback()
                 self.ctx.audit_refusal(cluster.name, "certificate upload", node=node.hostname,
                                        purpose=p.name,
                                        detail="; ".join(f.code for f in verdict.errors))
                 raise FindingsError(verdict.findings)
-
-            targets = [n for n in uow.clusters.nodes(cluster.name) if n.hostname in pending.nodes]
-            targets = targets or [node]
+            targets = _targets(uow, cluster, node, pending)
             installed: builtins.list[Installed] = []
             description = f"Certificate Signed by {common_name(verdict.leaf.issuer)}"
-            for target in sorted(targets, key=lambda n: n.hostname):
-                uow.lock_node(cluster.name, target.hostname)
             for target in targets:
                 uow.identities.put(cluster.name, Identity(
                     node=target.hostname, purpose=p.name, certificate=verdict.leaf,

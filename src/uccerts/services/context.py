@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from uccerts.domain.keys import PrivateKey, generate_key
@@ -42,6 +42,17 @@ class Context:
             self.audit(uow, cluster, action, "refused", node=node, purpose=purpose,
                        detail=detail)
             uow.commit()
+
+
+def lock_nodes(uow: UnitOfWork, cluster: str, hostnames: Iterable[str]) -> None:
+    """Lock nodes in one global order (sorted names) before any write: two use cases
+    that touch several nodes then never wait on each other crosswise (no deadlock)."""
+    for hostname in sorted(set(hostnames)):
+        uow.lock_node(cluster, hostname)
+
+
+def lock_cluster(uow: UnitOfWork, cluster: str) -> None:
+    lock_nodes(uow, cluster, (n.hostname for n in uow.clusters.nodes(cluster)))
 
 
 def resolve_cluster(uow: UnitOfWork, name: str | None) -> Cluster:

@@ -13,7 +13,7 @@ from uccerts.domain.names import common_name
 from uccerts.domain.purposes import TrustStore, trust_store
 from uccerts.domain.truststore import decide_trust_upload, order_root_first, trust_filename
 from uccerts.errors import FindingsError, NotFound, UsageError
-from uccerts.services.context import Context, resolve_cluster, resolve_node
+from uccerts.services.context import Context, lock_cluster, resolve_cluster, resolve_node
 from uccerts.services.views import sha256_of
 from uccerts.storage.ports import UnitOfWork
 
@@ -52,19 +52,31 @@ def check_store_on_node(store: TrustStore, node: Node) -> None:
                          fix="Choose a trust store that this node's role has")
 
 
-def import_trust(uow: UnitOfWork, ctx: Context, cluster: Cluster, store: TrustStore,
-                 node: Node, certs: Sequence[x509.Certificate], description: str,
-                 *, strict: bool) -> tuple[list[Installed], list[Finding]]:
-    """Apply the §6 rule on every node the store reaches. ``strict``: any refusal raises.
+@dataclass(frozen=True)
+class TrustChange:
+    """One certificate going into one node's store, under a file name."""
 
-    Not strict (CA certificates that came inside an identity upload): a certificate the
-    store refuses is skipped and reported as a warning; the chain was already verified.
+    node: str
+    certificate: x509.Certificate
+    filename: str
+    replaces: str | None
+
+    def installed(self, store: str) -> Installed:
+        return Installed(self.node, store, self.filename, sha256_of(self.certificate))
+
+
+def plan_trust(uow: UnitOfWork, ctx: Context, cluster: Cluster, store: TrustStore,
+               node: Node, certs: Sequence[x509.Certificate], *, strict: bool
+               ) -> tuple[list[TrustChange], list[Finding]]:
+    """The §6 rule on every node the store reaches, without writing anything.
+
+    ``strict`` (a trust upload): any refusal raises ``FindingsError``. Not strict (CA
+    certificates that came inside an identity upload, whose chain was verified): a
+    certificate the store refuses is skipped and reported as a warning.
     """
-    installed: list[Installed] = []
+    changes: list[TrustChange] = []
     findings: list[Finding] = []
-    targets = store_nodes(uow, cluster, store, node)
-    for target in targets:
-        uow.lock_node(cluster.name, target.hostname)
+    for target in store_nodes(uow, cluster, store, node):
 
         def existing(cn: str, _t: Node = target) -> TrustEntry | None:
             return uow.trust.by_common_name(cluster.name, _t.hostname, store.name, cn)
@@ -73,22 +85,32 @@ def import_trust(uow: UnitOfWork, ctx: Context, cluster: Cluster, store: TrustSt
         refusals = [d.finding for d in decisions if d.finding is not None]
         if refusals and strict:
             raise FindingsError(refusals)
-        findings.extend(f.as_warning() for f in refusals if target is node)
+        if target.hostname == node.hostname:  # report once, not once per replica
+            findings.extend(f.as_warning() for f in refusals)
         taken = uow.trust.filenames(cluster.name, target.hostname, store.name)
         for decision in decisions:
             if decision.action not in ("add", "replace"):
                 continue
             if decision.replaces:
-                uow.trust.delete(cluster.name, target.hostname, store.name, decision.replaces)
                 taken.discard(decision.replaces)
             name = trust_filename(decision.certificate, taken)
             taken.add(name)
-            uow.trust.add(cluster.name, TrustEntry(target.hostname, store.name, name,
-                                                   decision.certificate, description,
-                                                   ctx.clock()))
-            installed.append(Installed(target.hostname, store.name, name,
-                                       sha256_of(decision.certificate)))
-    return installed, findings
+            changes.append(TrustChange(target.hostname, decision.certificate, name,
+                                       decision.replaces))
+    return changes, findings
+
+
+def import_trust(uow: UnitOfWork, ctx: Context, cluster: Cluster, store: TrustStore,
+                 node: Node, certs: Sequence[x509.Certificate], description: str,
+                 *, strict: bool) -> tuple[list[Installed], list[Finding]]:
+    """Plan, then write. The caller holds the cluster's node locks (``lock_cluster``)."""
+    changes, findings = plan_trust(uow, ctx, cluster, store, node, certs, strict=strict)
+    for change in changes:
+        if change.replaces:
+            uow.trust.delete(cluster.name, change.node, store.name, change.replaces)
+        uow.trust.add(cluster.name, TrustEntry(change.node, store.name, change.filename,
+                                               change.certificate, description, ctx.clock()))
+    return [c.installed(store.name) for c in changes], findings
 
 
 class TrustService:
@@ -104,6 +126,7 @@ class TrustService:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname)
             check_store_on_node(store, node)
+            lock_cluster(uow, cluster.name)
             try:
                 installed, _ = import_trust(uow, self.ctx, cluster, store, node, ordered, desc,
                                             strict=True)
@@ -126,6 +149,18 @@ class TrustService:
             uow.commit()
         return cluster, installed
 
+    def validate(self, hostname: str, store_name: str, certs: Sequence[x509.Certificate]
+                 ) -> tuple[Cluster, list[Installed]]:
+        """What ``upload`` would install, or its ``FindingsError``; nothing is written."""
+        store = trust_store(store_name)
+        with self.ctx.uow() as uow:
+            cluster = resolve_cluster(uow, self.ctx.cluster)
+            node = resolve_node(uow, cluster, hostname)
+            check_store_on_node(store, node)
+            changes, _ = plan_trust(uow, self.ctx, cluster, store, node,
+                                    order_root_first(certs), strict=True)
+        return cluster, [c.installed(store.name) for c in changes]
+
     def delete(self, hostname: str, store_name: str, filename: str) -> list[Installed]:
         store = trust_store(store_name)
         with self.ctx.uow() as uow:
@@ -139,10 +174,10 @@ class TrustService:
                                fix=f"See `uccerts cert list --node {node.hostname} "
                                    f"--type trust --purpose {store.name}`")
             removed = []
+            lock_cluster(uow, cluster.name)
             # A delete in a replicated store is cluster-wide: the same certificate goes
             # from every node, whatever its file is called there.
             for target in store_nodes(uow, cluster, store, node):
-                uow.lock_node(cluster.name, target.hostname)
                 for other in uow.trust.by_subject(cluster.name, target.hostname, store.name,
                                                   entry.certificate.subject):
                     if other.certificate == entry.certificate:
