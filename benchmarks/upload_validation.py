@@ -5,20 +5,13 @@ the trust store read the way the service reads it) takes at most 2.0 times parsi
 the file plus ``cryptography``'s own verifier given a prebuilt ``Store`` of the
 relevant root, warm; and the time does not grow with the size of the store.
 
-What is timed, and why it is the real code path: an upload that passes would install
-the certificate and consume the pending CSR, so it cannot be repeated. The timed call
-is the unmodified ``services.certificates.upload(node, "tomcat", file_bytes)`` on
-services built over a wrapping unit of work that forwards everything to the real SQL
-one, except that the first write of the install step (``identities.put``, reached
-only when the verdict passed) raises a private exception instead. The unit of work
-then ends as any interrupted one does: rolled back, nothing committed (a commit in
-the wrapper is an error). So each iteration runs, in the service's own code:
-parsing the file, resolving the cluster and node, the node lock, reading the pending
-CSR (and unsealing its key), the indexed issuer look-ups in ``tomcat-trust``,
-``check_identity_upload`` with all its checks, and the service's two small steps
-between the verdict and the install (listing the nodes the CSR covers, locking
-them). Those two steps and the rollback are included: a little more than
-validation, never less.
+What is timed: ``services.certificates.validate(node, "tomcat", file_bytes)``, the
+dry run of an upload (``uccerts cert upload --dry-run``). It is the same verdict step
+the upload runs before it installs (``_verdict`` in services/certificates.py): parsing
+the file, resolving the cluster and node, reading the pending CSR (and unsealing its
+key), the indexed issuer look-ups in ``tomcat-trust`` and ``check_identity_upload``
+with all its checks, plus naming the nodes the certificate would go to; no write, so
+it can be repeated.
 
 The baseline is ``x509.load_pem_x509_certificates`` on the same file plus
 ``PolicyBuilder().store(prebuilt).time(now).build_client_verifier().verify(leaf,
@@ -57,15 +50,14 @@ from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
 from sqlalchemy import select, text
 
-from uccerts.bootstrap import Services, build_from_uow
+from uccerts.bootstrap import Services
 from uccerts.config import Settings
 from uccerts.domain.codec import certificates_pem, load_csr
 from uccerts.domain.csr import CsrOptions
-from uccerts.domain.model import Identity, TrustEntry
+from uccerts.domain.model import TrustEntry
 from uccerts.enroll.labca import LabCA, SignOptions
 from uccerts.storage import tables as t
 from uccerts.storage.engine import make_engine
-from uccerts.storage.ports import UnitOfWork, UowFactory
 
 GOAL = 2.0
 WARMUP = 20
@@ -76,60 +68,6 @@ FLAT = 1.25  # "does not grow": at most 25 % slower with 100 times the certifica
 BATCH = 1_000
 DIAGNOSTIC_RUNS = 21
 PURPOSE, STORE = "tomcat", "tomcat-trust"
-
-
-# --- stopping at the verdict ---------------------------------------------------------
-
-
-class VerdictReached(Exception):
-    """Raised where the service would start installing: the verdict passed."""
-
-
-class _StopAtInstall:
-    """The identity repository, except that storing an identity stops the upload."""
-
-    def __init__(self, inner: object) -> None:
-        self._inner = inner
-
-    def put(self, cluster: str, identity: Identity) -> None:
-        raise VerdictReached
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._inner, name)
-
-
-class StoppingUow:
-    """The real unit of work, stopped at the install step and never committed."""
-
-    def __init__(self, inner: UnitOfWork) -> None:
-        self._inner = inner
-        self.clusters = inner.clusters
-        self.identities = _StopAtInstall(inner.identities)
-        self.csrs = inner.csrs
-        self.trust = inner.trust
-        self.audit = inner.audit
-        self.settings = inner.settings
-        self.accounts = inner.accounts
-
-    def __enter__(self) -> StoppingUow:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._inner.__exit__(*exc)
-
-    def commit(self) -> None:
-        raise RuntimeError("the timed upload tried to commit: was it refused?")
-
-    def rollback(self) -> None:
-        self._inner.rollback()
-
-    def lock_node(self, cluster: str, node: str) -> None:
-        self._inner.lock_node(cluster, node)
-
-
-def stopping(factory: UowFactory) -> UowFactory:
-    return lambda: StoppingUow(factory())  # type: ignore[return-value]
 
 
 # --- setup ---------------------------------------------------------------------------
@@ -218,16 +156,9 @@ class Case:
 
 
 def service_side(svc: Services, node: str, data: bytes) -> Callable[[], None]:
-    ctx = svc.ctx
-    timed = build_from_uow(stopping(ctx.uow), actor=ctx.actor, source=ctx.source,
-                           cluster=ctx.cluster)
-
     def run() -> None:
-        try:
-            timed.certificates.upload(node, PURPOSE, data)
-        except VerdictReached:
-            return
-        raise RuntimeError("the upload finished without reaching the install step")
+        result = svc.certificates.validate(node, PURPOSE, data)
+        assert result.installed, "the dry run refused the certificate"
 
     return run
 
@@ -298,7 +229,7 @@ def run_backend(db_url: str | None, runs: int) -> None:
     for c in cases:
         print(f"{c.unrelated:>6} unrelated CAs ({c.node}), {len(c.raw_ns)} interleaved runs "
               "per side")
-        print(f"  service upload to the verdict   median {median_ms(c.service_ns):7.3f} ms "
+        print(f"  service validate (dry run)      median {median_ms(c.service_ns):7.3f} ms "
               f"({spread_ms(c.service_ns)})")
         print(f"  parse + cryptography verifier   median {median_ms(c.raw_ns):7.3f} ms "
               f"({spread_ms(c.raw_ns)})")

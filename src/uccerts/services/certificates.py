@@ -105,7 +105,7 @@ def _verdict(uow: UnitOfWork, cluster: Cluster, node: Node, p: Purpose,
 def _targets(uow: UnitOfWork, cluster: Cluster, node: Node, pending: PendingCsr | None
              ) -> list[Node]:
     """The nodes a CA-signed certificate goes to: every node its CSR named."""
-    if pending is None:
+    if pending is None or set(pending.nodes) <= {node.hostname}:
         return [node]
     return [n for n in uow.clusters.nodes(cluster.name) if n.hostname in pending.nodes] or [node]
 
