@@ -27,38 +27,9 @@ from uccerts.config import Settings
 from uccerts.domain.keys import PrivateKey, generate_key
 from uccerts.domain.purposes import KeyType
 
-TOPOLOGY = """
-[cluster]
-name = "bench"
-domain = "uc.example"
-security_mode = 0
-sso_enabled = false
-
-[web_security]
-orgunit = "Collaboration"
-orgname = "Example"
-locality = "CUCM"
-state = "CDMX"
-country = "MX"
-
-[[nodes]]
-name = "cucm-pub"
-role = "publisher"
-address = "127.0.1.1"
-
-[[nodes]]
-name = "cucm-sub1"
-role = "subscriber"
-address = "127.0.1.2"
-
-[[nodes]]
-name = "imp-pub"
-role = "imp"
-address = "127.0.1.3"
-
-[phones]
-count = 20
-"""
+# The demo cluster (a publisher, a subscriber, an IM and Presence node), renamed.
+TOPOLOGY = (Path(__file__).resolve().parent.parent / "demo" / "lab.toml").read_text(
+    encoding="utf-8").replace('name = "lab"', 'name = "bench"', 1)
 NODE = "cucm-pub"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cryptography import x509
 
@@ -16,38 +17,9 @@ from uccerts.domain.keys import PrivateKey, generate_key
 from uccerts.domain.purposes import KeyType
 from uccerts.enroll.labca import LabCA, SignedBundle, SignOptions
 
-TOPOLOGY = """
-[cluster]
-name = "lab"
-domain = "uc.example"
-security_mode = 0
-sso_enabled = false
-
-[web_security]
-orgunit = "Collaboration"
-orgname = "Example"
-locality = "CUCM"
-state = "CDMX"
-country = "MX"
-
-[[nodes]]
-name = "cucm-pub"
-role = "publisher"
-address = "127.0.1.1"
-
-[[nodes]]
-name = "cucm-sub1"
-role = "subscriber"
-address = "127.0.1.2"
-
-[[nodes]]
-name = "imp-pub"
-role = "imp"
-address = "127.0.1.3"
-
-[phones]
-count = 20
-"""
+# The demo cluster: a publisher, a subscriber and an IM and Presence node.
+TOPOLOGY = (Path(__file__).resolve().parent.parent / "demo" / "lab.toml").read_text(
+    encoding="utf-8")
 
 _CACHE: dict[tuple[KeyType, int], list[PrivateKey]] = defaultdict(list)
 
