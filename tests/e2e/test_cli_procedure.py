@@ -180,3 +180,38 @@ def test_non_utf8_arguments_are_clear_errors(uccerts: Run) -> None:
     res = uccerts("csr", "generate", "cucm-pub", "tomcat", "--common-name", f"a{bad}.com")
     assert res.code == 1 and "not valid UTF-8" in res.err
     assert uccerts("csr", "list", "--json").json == []
+
+
+def test_expiring_certificates_and_csr_without_ou(uccerts: Run, tmp_path: Path) -> None:
+    assert uccerts("cert", "list", "--expires-within", "30", "--json").json == []
+    gen = uccerts("csr", "generate", "cucm-sub1", "CallManager", "--no-ou", "--json").json
+    csr = tmp_path / "cm.csr"
+    csr.write_text(gen["csr"])
+    decoded = uccerts("decode", str(csr), "--json").json
+    assert decoded["rdns"]["OU"] == "" and decoded["rdns"]["O"] == "Example"
+    out = tmp_path / "signed"
+    assert uccerts("ca", "sign", str(csr), "-o", str(out), "--days", "10").code == 0
+    cas = tmp_path / "cas.pem"
+    cas.write_bytes((out / "root.pem").read_bytes() + (out / "intermediate.pem").read_bytes())
+    assert uccerts("cert", "upload", "cucm-sub1", "CallManager-trust", str(cas)).code == 0
+    assert uccerts("cert", "upload", "cucm-sub1", "CallManager", str(out / "leaf.pem")).code == 0
+    soon = uccerts("cert", "list", "--expires-within", "30", "--json").json
+    assert [(r["node"], r["purpose"]) for r in soon] == [("cucm-sub1", "CallManager")]
+
+
+def test_several_clusters_in_one_database(uccerts: Run, tmp_path: Path) -> None:
+    from clusters import TOPOLOGY
+
+    other = tmp_path / "east.toml"
+    other.write_text(TOPOLOGY.replace('name = "lab"', 'name = "east"', 1)
+                     .replace("127.0.1.", "127.0.2."))
+    assert uccerts("cluster", "init", "--topology", str(other)).code == 0
+    names = [c["name"] for c in uccerts("cluster", "list", "--json").json]
+    assert sorted(names) == ["east", "lab"]
+    ambiguous = uccerts("cluster", "show", "--json")
+    assert ambiguous.code == 2
+    assert ambiguous.json["errors"][0]["code"] == "cluster-ambiguous"
+    assert uccerts("--cluster", "east", "cluster", "show", "--json").json["name"] == "east"
+    east = uccerts("--cluster", "east", "cert", "list", "--node", "cucm-pub", "--json").json
+    lab = uccerts("--cluster", "lab", "cert", "list", "--node", "cucm-pub", "--json").json
+    assert {r["sha256"] for r in east}.isdisjoint({r["sha256"] for r in lab})

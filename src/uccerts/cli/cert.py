@@ -22,11 +22,19 @@ def register(app: typer.Typer) -> None:
         node: str | None = typer.Option(None, "--node", help="Only this node"),
         purpose: str | None = typer.Option(None, "--purpose", help="Purpose or trust store"),
         kind: str | None = typer.Option(None, "--type", help="own or trust"),
+        expires_within: int | None = typer.Option(
+            None, "--expires-within", metavar="DAYS", min=0,
+            help="Only certificates that expire within DAYS days (0: already expired)"),
         as_json: bool = _JSON,
     ) -> None:
         """Every identity and trust certificate with its expiry."""
         with handled(as_json):
             views = state(ctx).services().certificates.list(node, purpose, kind)
+            if expires_within is not None:
+                import datetime as dt
+
+                limit = dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_within)
+                views = [v for v in views if v.expires <= limit]
             if as_json:
                 emit_json([v.to_dict() for v in views])
                 return

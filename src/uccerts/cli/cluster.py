@@ -50,6 +50,21 @@ def register(app: typer.Typer) -> None:
                 say(f"Platform administrator: {result.admin_user}")
                 say(f"Password (shown once, store it now): {result.admin_password}")
 
+    @group.command("list")
+    def list_(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
+    ) -> None:
+        """The clusters in this database (pick one with --cluster NAME)."""
+        with handled(as_json):
+            clusters = state(ctx).services().clusters.list()
+            if as_json:
+                emit_json([{"name": c.name, "domain": c.domain,
+                            "security_mode": c.security_mode} for c in clusters])
+                return
+            table(["Cluster", "Domain", "Security mode"],
+                  [[c.name, c.domain, str(c.security_mode)] for c in clusters])
+
     @group.command("show")
     def show(
         ctx: typer.Context,

@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
                                               help="Leave the parent domain out of the SANs"),
         key_length: int | None = typer.Option(None, "--key-length"),
         hash_name: str | None = typer.Option(None, "--hash"),
+        no_ou: bool = typer.Option(False, "--no-ou", help="Leave the OU out of the subject"),
         as_json: bool = _JSON,
     ) -> None:
         """Generate the node's CSR for a purpose (replaces an existing one)."""
@@ -51,7 +52,7 @@ def register(app: typer.Typer) -> None:
             options = CsrOptions(distribution=dist, common_name=common_name,
                                  extra_sans=tuple(san), parent_domain=parent_domain,
                                  include_parent_domain=not no_parent_domain,
-                                 key_length=key_length, hash=hash_name)
+                                 key_length=key_length, hash=hash_name, include_ou=not no_ou)
             result = state(ctx).services().csrs.generate(node, purpose, options)
             if as_json:
                 emit_json(result.to_dict())
