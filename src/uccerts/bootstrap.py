@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from uccerts.config import Settings
+from uccerts.services.audit import AuditService
 from uccerts.services.certificates import CertificateService
 from uccerts.services.cluster import ClusterService
 from uccerts.services.context import Context, KeyFactory
@@ -18,19 +20,21 @@ class Services:
     clusters: ClusterService
     certificates: CertificateService
     csrs: CsrService
-    close: object = None  # a callable that releases the database engine
+    audit: AuditService
+    close: Callable[[], None] | None = None  # releases the database engine
 
     def dispose(self) -> None:
-        if callable(self.close):
+        if self.close is not None:
             self.close()
 
 
 def build_from_uow(uow: UowFactory, *, actor: str = "system", source: str = "cli",
                    cluster: str | None = None, keygen: KeyFactory | None = None) -> Services:
     ctx = Context(uow=uow, actor=actor, source=source, cluster=cluster)
-    if keygen is not None:
-        ctx = Context(uow=uow, actor=actor, source=source, cluster=cluster, keygen=keygen)
-    return Services(ctx, ClusterService(ctx), CertificateService(ctx), CsrService(ctx))
+    if keygen is not None:  # tests hand in a faster key source
+        ctx = replace(ctx, keygen=keygen)
+    return Services(ctx, ClusterService(ctx), CertificateService(ctx), CsrService(ctx),
+                    AuditService(ctx))
 
 
 def build_services(settings: Settings, *, actor: str = "system", source: str = "cli",
@@ -45,5 +49,4 @@ def build_services(settings: Settings, *, actor: str = "system", source: str = "
     sealer = Sealer(load_or_create_master_key(settings.master_key_path, settings.master_key_b64))
     store = SqlStore(engine, sealer)
     services = build_from_uow(store.uow, actor=actor, source=source, cluster=cluster)
-    return Services(services.ctx, services.clusters, services.certificates, services.csrs,
-                    close=engine.dispose)
+    return replace(services, close=engine.dispose)

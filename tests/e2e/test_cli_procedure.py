@@ -215,3 +215,18 @@ def test_several_clusters_in_one_database(uccerts: Run, tmp_path: Path) -> None:
     east = uccerts("--cluster", "east", "cert", "list", "--node", "cucm-pub", "--json").json
     lab = uccerts("--cluster", "lab", "cert", "list", "--node", "cucm-pub", "--json").json
     assert {r["sha256"] for r in east}.isdisjoint({r["sha256"] for r in lab})
+
+
+def test_audit_list_shows_changes_and_refusals(uccerts: Run, tmp_path: Path) -> None:
+    gen = uccerts("csr", "generate", "cucm-pub", "TVS", "--json").json
+    csr = tmp_path / "tvs.csr"
+    csr.write_text(gen["csr"])
+    uccerts("ca", "sign", str(csr), "-o", str(tmp_path / "s"))
+    assert uccerts("cert", "upload", "cucm-pub", "TVS", str(tmp_path / "s" / "leaf.pem")).code == 1
+    rows = uccerts("audit", "list", "--json").json
+    assert [(r["action"], r["outcome"], r["purpose"]) for r in rows[:2]] == [
+        ("certificate upload", "refused", "TVS"), ("csr generate", "ok", "TVS")]
+    assert rows[0]["detail"] == "ca-not-in-trust-store"
+    assert rows[-1]["action"] == "cluster init" and rows[0]["at"].endswith("Z")
+    assert uccerts("audit", "list", "--limit", "0").code == 2
+    assert uccerts("--version").out.startswith("uccerts ")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 _HELP = """Check a CA-signed certificate against its CSR before uploading it.
 
-Runs the upload checks of domain.md section 5 for PURPOSE (tomcat, CallManager, ...)
+Runs the appliance's upload checks for PURPOSE (tomcat, CallManager, ...)
 without a cluster: the --csr file plays the pending CSR and the --ca files (root,
 intermediates; PEM, DER or PKCS#7) play the PURPOSE's trust store. The --cert file may
 also hold the chain, in any order.

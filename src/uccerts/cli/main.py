@@ -5,11 +5,11 @@ Exit codes: 0 success; 1 refused or problems found; 2 usage error; 3 system fail
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import typer
 
+from uccerts.cli import audit, ca, cert, check, cluster, csr, tools, websecurity
 from uccerts.cli.common import CliState
 
 app = typer.Typer(
@@ -22,6 +22,14 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from uccerts import __version__
+
+        typer.echo(f"uccerts {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -31,19 +39,18 @@ def main(
                                   help="SQLAlchemy URL. Default sqlite:///<home>/uccerts.db"),
     cluster: str | None = typer.Option(None, "--cluster", envvar="UCCERTS_CLUSTER",
                                        help="Cluster name (default: the only one)"),
+    version: bool = typer.Option(False, "--version", is_eager=True,
+                                 callback=_print_version, help="Print the version and exit"),
 ) -> None:
     ctx.obj = CliState(home=home, db=db, cluster=cluster)
 
 
-# Each module registers its commands on ``app`` when imported; they keep their own
-# heavy imports inside the command bodies so that start-up stays fast.
-for _module in ("tools", "check", "ca", "cluster", "cert", "csr", "websecurity"):
-    try:
-        importlib.import_module(f"uccerts.cli.{_module}").register(app)
-    except ModuleNotFoundError as exc:  # a face still being built must not break the rest
-        if exc.name != f"uccerts.cli.{_module}":
-            raise
+# Each module adds its commands; they import their heavy modules inside the command
+# bodies so that start-up stays fast.
+for _module in (tools, check, ca, cluster, cert, csr, websecurity, audit):
+    _module.register(app)
 
 
 def run() -> None:
+    """The full application, without the launcher's fast path (see ``launch``)."""
     app()

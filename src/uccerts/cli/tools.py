@@ -11,7 +11,7 @@ import typer
 
 from uccerts.cli import offline
 
-_DECODE_HELP = """Show a certificate's or a CSR's summary (domain.md section 11).
+_DECODE_HELP = """Show a certificate's or a CSR's summary, as the appliance shows it.
 
 FILE is PEM (one or many certificates), DER, PKCS#7 (.p7b, PEM or DER) or a CSR
 (PEM or DER); "-" reads standard input.
