@@ -71,12 +71,13 @@ def ext(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.Extensio
 # --- the CA itself ---------------------------------------------------------------------
 
 
-def test_create_makes_a_root_and_a_pathlen0_intermediate(ca: LabCA) -> None:
+def test_create_makes_a_root_and_a_pathlen1_intermediate(ca: LabCA) -> None:
+    # pathlen:1 leaves room for CAPF, a sub-CA that issues phone certificates.
     root_bc = ext(ca.root, x509.BasicConstraints)
     int_bc = ext(ca.intermediate, x509.BasicConstraints)
     assert isinstance(root_bc, x509.BasicConstraints) and root_bc.ca
     assert isinstance(int_bc, x509.BasicConstraints) and int_bc.ca
-    assert int_bc.path_length == 0
+    assert int_bc.path_length == 1
     assert ca.root.subject == ca.root.issuer
     assert ca.intermediate.issuer == ca.root.subject
     ca.intermediate.verify_directly_issued_by(ca.root)

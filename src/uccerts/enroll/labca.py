@@ -13,6 +13,9 @@ key usage and basic constraints the CSR requests, so a CAPF CSR asking for
 ``CA:TRUE, pathlen:0`` gets it. It does not shorten a leaf to the issuer's validity:
 the lab CA does what it is asked, and the upload checks must notice the result.
 
+The intermediate has ``pathlen:1``: room for one sub-CA below it, as CAPF is (it
+issues the phones' certificates).
+
 Pure: no files, no clock (``now`` is passed in), no settings. The private keys leave
 this module only as PKCS#8 DER bytes, for the caller to seal.
 """
@@ -131,7 +134,7 @@ class LabCA:
         int_key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
         intermediate = _ca_certificate(_ca_name(f"{name} Issuing CA", name), int_key,
                                        root_name, root_key,
-                                       start, start + INTERMEDIATE_LIFETIME, path_length=0)
+                                       start, start + INTERMEDIATE_LIFETIME, path_length=1)
         return cls(root, intermediate, root_key, int_key)
 
     # --- signing ------------------------------------------------------------------
