@@ -90,12 +90,7 @@ def plan_csr(purpose: Purpose, node: Node, cluster_nodes: Sequence[Node], domain
         raise Refused(f"{purpose.name} has no CSR: it is always self-signed",
                       code="self-signed-only",
                       fix=f"Use `cert regenerate` for {purpose.name}")
-    if not purpose.applies_to(node.role):
-        raise UsageError(
-            f"{purpose.name} does not apply to {node.hostname} ({node.role.value})",
-            code="purpose-not-on-node",
-            fix="CAPF: publisher only; CallManager and TVS: CUCM nodes; cup*: IM and Presence",
-        )
+    node.require(purpose)
     length, hash_name = validate_key_settings(purpose.key_type, options.key_length, options.hash)
     multi = options.distribution is Distribution.MULTI_SERVER
     parent = (options.parent_domain if options.parent_domain is not None else domain).strip()

@@ -13,7 +13,8 @@ from enum import StrEnum
 from cryptography import x509
 
 from uccerts.domain.keys import PrivateKey
-from uccerts.domain.purposes import KeyType, Role
+from uccerts.domain.purposes import KeyType, Purpose, Role
+from uccerts.errors import UsageError
 
 
 class Distribution(StrEnum):
@@ -63,6 +64,16 @@ class Node:
     @property
     def fqdn(self) -> str:
         return f"{self.hostname}.{self.domain}" if self.domain else self.hostname
+
+    def require(self, purpose: Purpose) -> None:
+        """Refuse a purpose this node's role does not have (domain.md §2)."""
+        if not purpose.applies_to(self.role):
+            raise UsageError(
+                f"{purpose.name} does not apply to {self.hostname} ({self.role.value})",
+                code="purpose-not-on-node",
+                fix="CAPF: publisher only; CallManager and TVS: CUCM nodes; "
+                    "cup*: IM and Presence nodes",
+            )
 
 
 @dataclass(frozen=True)

@@ -69,14 +69,6 @@ def _node_of(uow: UnitOfWork, ctx: Context, hostname: str) -> tuple[Cluster, Nod
     return cluster, resolve_node(uow, cluster, hostname)
 
 
-def _check_purpose_on_node(p: Purpose, node: Node) -> None:
-    if not p.applies_to(node.role):
-        raise UsageError(f"{p.name} does not apply to {node.hostname} ({node.role.value})",
-                         code="purpose-not-on-node",
-                         fix="CAPF: publisher only; CallManager and TVS: CUCM nodes; "
-                             "cup*: IM and Presence nodes")
-
-
 def _identity_purpose(name: str) -> Purpose:
     p = purpose(name)
     if p.self_signed_only or p.trust_store is None:
@@ -89,7 +81,7 @@ def _verdict(uow: UnitOfWork, cluster: Cluster, node: Node, p: Purpose,
              certs: Sequence[x509.Certificate], strict: bool, now: dt.datetime
              ) -> tuple[UploadVerdict, PendingCsr | None]:
     """The §5 checks against the node's pending CSR and <purpose>-trust, as stored."""
-    _check_purpose_on_node(p, node)
+    node.require(p)
     store = p.trust_store or ""
     pending = uow.csrs.get(cluster.name, node.hostname, p.name)
 
@@ -240,7 +232,7 @@ class CertificateService:
         p = purpose(purpose_name)
         with self.ctx.uow() as uow:
             cluster, node = _node_of(uow, self.ctx, hostname)
-            _check_purpose_on_node(p, node)
+            node.require(p)
             current = uow.identities.get(cluster.name, node.hostname, p.name)
         keep = key_size_of(current.key) if current and current.key else None
         length, hash_ = validate_key_settings(p.key_type, key_length or keep, hash_name)
