@@ -346,3 +346,19 @@ def test_validate_is_a_dry_run_of_upload(svc: Services) -> None:
     assert [(i.node, i.sha256) for i in done.installed] == [
         (i.node, i.sha256) for i in would.installed]
     assert done.services_to_restart == would.services_to_restart
+
+
+def test_a_capf_chain_inside_the_upload_also_trusts_its_root_for_callmanager(
+        svc: Services) -> None:
+    csr = svc.csrs.generate("cucm-pub", "CAPF", CsrOptions())
+    bundle = sign(csr.pem)
+    result = svc.certificates.upload("cucm-pub", "CAPF",
+                                     pem(bundle.leaf, bundle.intermediate, bundle.root))
+    stores = {(i.node, i.purpose) for i in result.installed}
+    assert ("cucm-pub", "CAPF") in stores and ("cucm-pub", "CAPF-trust") in stores
+    assert {("cucm-pub", "CallManager-trust"), ("cucm-sub1", "CallManager-trust")} <= stores
+    capf = svc.certificates.show("cucm-pub", "CAPF")
+    assert [r.service for r in result.services_to_restart] == [
+        "Cisco Trust Verification Service", "Cisco TFTP",
+        "Cisco Certificate Authority Proxy Function"]
+    assert not capf.self_signed

@@ -110,7 +110,15 @@ def import_trust(uow: UnitOfWork, ctx: Context, cluster: Cluster, store: TrustSt
             uow.trust.delete(cluster.name, change.node, store.name, change.replaces)
         uow.trust.add(cluster.name, TrustEntry(change.node, store.name, change.filename,
                                                change.certificate, description, ctx.clock()))
-    return [c.installed(store.name) for c in changes], findings
+    installed = [c.installed(store.name) for c in changes]
+    roots = [c for c in certs if c.issuer == c.subject]
+    if store.also_copy_roots_to and roots:
+        # CAPF's issuing root must also be in CallManager-trust (domain.md §3); one
+        # already there (or a newer one of the same name) is not an error.
+        more, _ = import_trust(uow, ctx, cluster, trust_store(store.also_copy_roots_to), node,
+                               roots, description, strict=False)
+        installed += more
+    return installed, findings
 
 
 class TrustService:
@@ -130,14 +138,6 @@ class TrustService:
             try:
                 installed, _ = import_trust(uow, self.ctx, cluster, store, node, ordered, desc,
                                             strict=True)
-                if store.also_copy_roots_to:
-                    # CAPF's issuing root must also be in CallManager-trust (domain.md §3).
-                    roots = [c for c in ordered if c.issuer == c.subject]
-                    if roots:
-                        more, _ = import_trust(uow, self.ctx, cluster,
-                                               trust_store(store.also_copy_roots_to), node,
-                                               roots, desc, strict=False)
-                        installed.extend(more)
             except FindingsError as err:
                 uow.rollback()
                 self.ctx.audit_refusal(cluster.name, "trust upload", node=node.hostname,
