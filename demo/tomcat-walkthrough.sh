@@ -6,7 +6,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 UCCERTS=${UCCERTS:-uccerts}
-export UCCERTS_HOME=${UCCERTS_HOME:-$here/../demo-home}
+export UCCERTS_HOME=${UCCERTS_HOME:-$(cd "$here/.." && pwd)/demo-home}
 work="$UCCERTS_HOME/files"
 rm -rf "$UCCERTS_HOME"
 mkdir -p "$work"
@@ -75,5 +75,5 @@ run ca sign "$work/tomcat-ms.csr" -o "$work/ms"
 run cert upload cucm-pub tomcat "$work/ms/chain.p7b"
 run cert list --purpose tomcat --type own
 
-printf '\n%sDone.%s The demo home is %s; try: UCCERTS_HOME=%s uccerts cert list\n' \
-  "$bold" "$off" "$UCCERTS_HOME" "$UCCERTS_HOME"
+printf '\n%sDone.%s The demo home is %s; look around with:\n  UCCERTS_HOME=%s %s cert list\n' \
+  "$bold" "$off" "$UCCERTS_HOME" "$UCCERTS_HOME" "$UCCERTS"
