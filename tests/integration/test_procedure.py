@@ -362,3 +362,16 @@ def test_a_capf_chain_inside_the_upload_also_trusts_its_root_for_callmanager(
         "Cisco Trust Verification Service", "Cisco TFTP",
         "Cisco Certificate Authority Proxy Function"]
     assert not capf.self_signed
+
+
+def test_a_node_whose_csr_was_replaced_keeps_it_when_the_multi_server_cert_arrives(
+        svc: Services) -> None:
+    multi = svc.csrs.generate("cucm-pub", "tomcat", CsrOptions(
+        distribution=Distribution.MULTI_SERVER))
+    own = svc.csrs.generate("cucm-sub1", "tomcat", CsrOptions())  # replaces sub's share
+    trust_root_and_intermediate(svc)
+    result = svc.certificates.upload("cucm-pub", "tomcat", pem(sign(multi.pem).leaf))
+    assert {i.node for i in result.installed} == {"cucm-pub", "imp-pub"}
+    assert svc.certificates.show("cucm-sub1", "tomcat").self_signed
+    (left,) = svc.csrs.list()
+    assert (left.node, left.common_name) == ("cucm-sub1", own.plan.common_name)

@@ -96,10 +96,14 @@ def _verdict(uow: UnitOfWork, cluster: Cluster, node: Node, p: Purpose,
 
 def _targets(uow: UnitOfWork, cluster: Cluster, node: Node, pending: PendingCsr | None
              ) -> list[Node]:
-    """The nodes a CA-signed certificate goes to: every node its CSR named."""
+    """The nodes a CA-signed certificate goes to: every node its CSR named that still
+    holds that CSR (a node whose CSR was replaced since keeps its own)."""
     if pending is None or set(pending.nodes) <= {node.hostname}:
         return [node]
-    return [n for n in uow.clusters.nodes(cluster.name) if n.hostname in pending.nodes] or [node]
+    same = {c.node for c in uow.csrs.list(cluster.name)
+            if c.purpose == pending.purpose and c.csr == pending.csr}
+    return [n for n in uow.clusters.nodes(cluster.name)
+            if n.hostname in pending.nodes and n.hostname in same] or [node]
 
 
 class CertificateService:
