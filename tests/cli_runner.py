@@ -25,9 +25,10 @@ class Result:
 
 
 def run_uccerts(home: Path, *args: str, stdin: bytes | None = None,
-                timeout: float = 120) -> Result:
+                timeout: float = 120, env_extra: dict[str, str] | None = None) -> Result:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UCCERTS_")}
     env["UCCERTS_HOME"] = str(home)
+    env.update(env_extra or {})
     env["COLUMNS"] = "200"
     proc = subprocess.run([sys.executable, "-c", ENTRY, *args], input=stdin,
                           capture_output=True, env=env, timeout=timeout, check=False)

@@ -40,13 +40,20 @@ def build_from_uow(uow: UowFactory, *, actor: str = "system", source: str = "cli
 def build_services(settings: Settings, *, actor: str = "system", source: str = "cli",
                    cluster: str | None = None) -> Services:
     from uccerts.storage.engine import make_engine
+    from uccerts.storage.keycheck import check_master_key
     from uccerts.storage.migrate import upgrade
     from uccerts.storage.secrets import Sealer, load_or_create_master_key
     from uccerts.storage.sql import SqlStore
 
     engine = make_engine(settings.db_url)
-    upgrade(engine)
-    sealer = Sealer(load_or_create_master_key(settings.master_key_path, settings.master_key_b64))
-    store = SqlStore(engine, sealer)
+    try:
+        upgrade(engine)
+        sealer = Sealer(load_or_create_master_key(settings.master_key_path,
+                                                  settings.master_key_b64))
+        store = SqlStore(engine, sealer)
+        check_master_key(store.uow, sealer)
+    except BaseException:
+        engine.dispose()
+        raise
     services = build_from_uow(store.uow, actor=actor, source=source, cluster=cluster)
     return replace(services, close=engine.dispose)

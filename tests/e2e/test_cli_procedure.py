@@ -230,3 +230,15 @@ def test_audit_list_shows_changes_and_refusals(uccerts: Run, tmp_path: Path) -> 
     assert rows[-1]["action"] == "cluster init" and rows[0]["at"].endswith("Z")
     assert uccerts("audit", "list", "--limit", "0").code == 2
     assert uccerts("--version").out.startswith("uccerts ")
+
+
+def test_a_wrong_master_key_changes_nothing(uccerts: Run, cli_home: Path) -> None:
+    import base64
+    import os
+
+    wrong = {"UCCERTS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    before = uccerts("csr", "list", "--json").out
+    res = run_uccerts(cli_home, "csr", "generate", "cucm-pub", "tomcat", env_extra=wrong)
+    assert res.code == 3 and "master key does not open" in res.err
+    assert run_uccerts(cli_home, "cert", "list", env_extra=wrong).code == 3
+    assert uccerts("csr", "list", "--json").out == before
