@@ -24,14 +24,21 @@ class Result:
         return json.loads(self.out)
 
 
-def run_uccerts(home: Path, *args: str, stdin: bytes | None = None,
-                timeout: float = 120, env_extra: dict[str, str] | None = None) -> Result:
+def run_uccerts(home: Path | None, *args: str | Path, stdin: bytes | None = None,
+                cwd: Path | None = None, timeout: float = 120,
+                env_extra: dict[str, str] | None = None) -> Result:
+    """``uccerts ARGS`` in a fresh interpreter. ``home=None``: no uccerts home at all
+    (HOME points at ``cwd``), for the offline tools that must not need one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UCCERTS_")}
-    env["UCCERTS_HOME"] = str(home)
+    if home is None:
+        env["HOME"] = str(cwd or Path.cwd())
+    else:
+        env["UCCERTS_HOME"] = str(home)
     env.update(env_extra or {})
     env["COLUMNS"] = "200"
-    proc = subprocess.run([sys.executable, "-c", ENTRY, *args], input=stdin,
-                          capture_output=True, env=env, timeout=timeout, check=False)
+    proc = subprocess.run([sys.executable, "-c", ENTRY, *map(str, args)], input=stdin,
+                          capture_output=True, env=env, cwd=cwd, timeout=timeout,
+                          check=False)
     out, err = proc.stdout.decode(), proc.stderr.decode()
     assert "Traceback" not in out + err, f"traceback from uccerts {args}:\n{out}\n{err}"
     return Result(proc.returncode, out, err)

@@ -6,32 +6,17 @@ The command is offline: the home it is given does not exist and must not be crea
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from cli_runner import Result, run_uccerts
 from tests import pki
 from tests.pki import CA, make_csr
 
 SEED_SANS = ["domain.com", "sub.domain.com", "pub.domain.com", "imp.domain.com"]
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +46,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def check(files: Path, *args: str) -> Run:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UCCERTS_")}
-    env["UCCERTS_HOME"] = str(files / "no-home")
-    proc = subprocess.run([sys.executable, "-m", "uccerts", "check", *args], cwd=files,
-                          capture_output=True, env=env, timeout=60, check=False)
-    out, err = proc.stdout.decode(), proc.stderr.decode()
-    assert "Traceback" not in out + err, out + err
+def check(files: Path, *args: str) -> Result:
+    result = run_uccerts(files / "no-home", "check", *args, cwd=files, timeout=60)
     assert not (files / "no-home").exists()
-    return Run(proc.returncode, out, err)
+    return result
 
 
 def test_upload_that_would_succeed(files: Path) -> None:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import json
-import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,21 +21,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
+from cli_runner import Result, run_uccerts
+
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 PEM = serialization.Encoding.PEM
 DER = serialization.Encoding.DER
-ENTRY = "from uccerts.cli.launch import run; run()"
 OPENSSL = shutil.which("openssl")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
 
 
 @dataclass
@@ -130,11 +118,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
 
 def uccerts(*args: str | Path, stdin: bytes | None = None, cwd: Path | None = None
             ) -> Result:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UCCERTS_")}
-    env["HOME"] = str(cwd or Path.cwd())  # offline tools need no home: prove it
-    proc = subprocess.run([sys.executable, "-c", ENTRY, *map(str, args)], input=stdin,
-                          capture_output=True, env=env, cwd=cwd, timeout=60)
-    return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+    # The offline tools need no home: run them without one.
+    return run_uccerts(None, *args, stdin=stdin, cwd=cwd, timeout=60)
 
 
 # --------------------------------------------------------------------------- decode
@@ -156,7 +141,7 @@ def test_decode_certificate_text(files: Files) -> None:
 def test_decode_certificate_json_pem_der_and_stdin(files: Files) -> None:
     by_path = uccerts("decode", files.cert, "--json", cwd=files.folder)
     assert by_path.code == 0, by_path.err
-    doc = by_path.json()
+    doc = by_path.json
     assert isinstance(doc, dict)
     assert doc["kind"] == "certificate"
     assert set(doc) == {"kind", "subject", "rdns", "key_type", "key_size", "sha1", "md5",
@@ -165,15 +150,15 @@ def test_decode_certificate_json_pem_der_and_stdin(files: Files) -> None:
     assert doc["sans"] == SANS
     assert doc["key_type"] == "RSA" and doc["is_ca"] is False
     assert str(doc["not_before"]).endswith("Z")
-    assert uccerts("decode", files.cert_der, "--json", cwd=files.folder).json() == doc
+    assert uccerts("decode", files.cert_der, "--json", cwd=files.folder).json == doc
     piped = uccerts("decode", "-", "--json", stdin=files.cert.read_bytes(), cwd=files.folder)
-    assert piped.code == 0 and piped.json() == doc
+    assert piped.code == 0 and piped.json == doc
 
 
 def test_decode_csr(files: Files) -> None:
     r = uccerts("decode", files.csr_der, "--json", cwd=files.folder)
     assert r.code == 0, r.err
-    doc = r.json()
+    doc = r.json
     assert isinstance(doc, dict)
     assert doc["kind"] == "csr"
     assert "issuer" not in doc and "serial_hex" not in doc
@@ -185,7 +170,7 @@ def test_decode_csr(files: Files) -> None:
 def test_decode_pkcs7_bundle_gives_every_certificate(files: Files) -> None:
     r = uccerts("decode", files.chain_p7b, "--json", cwd=files.folder)
     assert r.code == 0, r.err
-    docs = r.json()
+    docs = r.json
     assert isinstance(docs, list) and len(docs) == 2
     assert sorted(d["is_ca"] for d in docs) == [False, True]
     text = uccerts("decode", files.chain_p7b, cwd=files.folder)
@@ -219,7 +204,7 @@ def test_decode_bad_files(files: Files, content: bytes | str, detail: str) -> No
     assert "PRIVATE KEY" not in r.err
     j = uccerts("decode", bad, "--json", cwd=files.folder)
     assert j.code == 1
-    doc = j.json()
+    doc = j.json
     assert isinstance(doc, dict) and doc["ok"] is False
     assert doc["errors"][0]["code"] == "invalid-certificate-file"
     assert detail in doc["errors"][0]["detail"]
@@ -252,7 +237,7 @@ def test_match_key_mismatch(files: Files) -> None:
     j = uccerts("match", "--cert", files.cert, "--key", files.other_key, "--json",
                 cwd=files.folder)
     assert j.code == 1
-    doc = j.json()
+    doc = j.json
     assert isinstance(doc, dict)
     assert set(doc) == {"match", "certificate_hash", "key_hash"}
     assert doc["match"] is False and doc["certificate_hash"] != doc["key_hash"]
@@ -263,7 +248,7 @@ def test_match_csr_json_and_stdin(files: Files) -> None:
     r = uccerts("match", "--cert", "-", "--csr", files.csr, "--json",
                 stdin=files.cert.read_bytes(), cwd=files.folder)
     assert r.code == 0, r.err
-    doc = r.json()
+    doc = r.json
     assert isinstance(doc, dict)
     assert doc == {"match": True, "certificate_hash": doc["certificate_hash"],
                    "csr_hash": doc["certificate_hash"]}
@@ -343,7 +328,7 @@ NAMEOPT = ["-nameopt", "sep_multiline,sname,space_eq,utf8"]
 
 
 def compare_certificate(path: Path, folder: Path) -> None:
-    ours = uccerts("decode", path, "--json", cwd=folder).json()
+    ours = uccerts("decode", path, "--json", cwd=folder).json
     assert isinstance(ours, dict)
     out = openssl("x509", "-in", path, "-noout", "-subject", "-issuer", "-serial", "-dates",
                   "-fingerprint", "-sha1", "-ext", "subjectAltName", *NAMEOPT)
@@ -378,7 +363,7 @@ def test_decode_agrees_with_openssl_on_an_openssl_certificate(files: Files) -> N
     openssl("req", "-new", "-key", key, "-out", req, "-subj", subj, "-utf8")
     compare_certificate(cert, files.folder)
 
-    ours = uccerts("decode", req, "--json", cwd=files.folder).json()
+    ours = uccerts("decode", req, "--json", cwd=files.folder).json
     assert isinstance(ours, dict) and ours["kind"] == "csr"
     theirs = openssl_name(openssl("req", "-in", req, "-noout", "-subject", *NAMEOPT),
                           "subject")
