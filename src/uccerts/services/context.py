@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from uccerts.domain.keys import PrivateKey, generate_key
@@ -74,9 +74,15 @@ def resolve_cluster(uow: UnitOfWork, name: str | None) -> Cluster:
 
 
 def resolve_node(uow: UnitOfWork, cluster: Cluster, hostname: str) -> Node:
-    node = uow.clusters.node(cluster.name, hostname.strip().split(".")[0])
-    if node is None or (("." in hostname) and hostname.lower() != node.fqdn.lower()):
-        known = ", ".join(n.hostname for n in uow.clusters.nodes(cluster.name))
-        raise NotFound(f"Unknown node '{hostname}' in cluster {cluster.name}",
-                       code="unknown-node", fix=f"Use one of: {known}")
-    return node
+    return find_node(cluster, uow.clusters.nodes(cluster.name), hostname)
+
+
+def find_node(cluster: Cluster, nodes: Sequence[Node], hostname: str) -> Node:
+    """A node by host name or FQDN, case-insensitively; unknown names list the known."""
+    wanted = hostname.strip().lower()
+    for node in nodes:
+        if wanted in (node.hostname.lower(), node.fqdn.lower()):
+            return node
+    known = ", ".join(n.hostname for n in nodes)
+    raise NotFound(f"Unknown node '{hostname}' in cluster {cluster.name}",
+                   code="unknown-node", fix=f"Use one of: {known}")

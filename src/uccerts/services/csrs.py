@@ -10,7 +10,7 @@ from uccerts.domain.csr import CsrOptions, CsrPlan, build_csr, plan_csr
 from uccerts.domain.model import PendingCsr
 from uccerts.domain.purposes import purpose
 from uccerts.errors import NotFound
-from uccerts.services.context import Context, resolve_cluster, resolve_node
+from uccerts.services.context import Context, find_node, resolve_cluster, resolve_node
 
 OVERWRITE_WARNING = ("Warning: Generating a new CSR for a specific certificate type will "
                      "overwrite the existing CSR for that type")
@@ -44,8 +44,9 @@ class CsrService:
         p = purpose(purpose_name)
         with self.ctx.uow() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
-            node = resolve_node(uow, cluster, hostname)
-            plan = plan_csr(p, node, uow.clusters.nodes(cluster.name), cluster.domain, options)
+            nodes = uow.clusters.nodes(cluster.name)
+            node = find_node(cluster, nodes, hostname)
+            plan = plan_csr(p, node, nodes, cluster.domain, options)
         # The key is made outside the transaction; only the store step holds locks.
         key = self.ctx.keygen(plan.key_type, plan.key_length)
         csr = build_csr(plan, key)

@@ -57,6 +57,9 @@ class _Tx:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._conn: Connection | None = None
+        # Node rows locked in this transaction, by (cluster, host name key): a lock holds
+        # until the transaction ends, so the id need not be looked up (or locked) again.
+        self._locked: dict[tuple[str, str], int] = {}
 
     @contextmanager
     def _translated(self, conflict: Refused | None = None) -> Iterator[None]:
@@ -101,11 +104,13 @@ class _Tx:
             yield
 
     def commit(self) -> None:
+        self._locked.clear()
         if self._conn is not None and self._conn.in_transaction():
             with self._translated():
                 self._conn.commit()
 
     def rollback(self) -> None:
+        self._locked.clear()
         if self._conn is not None and self._conn.in_transaction():
             with self._translated():
                 self._conn.rollback()
@@ -125,6 +130,9 @@ class _Tx:
         return int(cid)
 
     def node_id(self, cluster: str, node: str, *, lock: bool = False) -> int:
+        held = self._locked.get((cluster, node.lower()))
+        if held is not None:
+            return held
         stmt = (select(t.nodes.c.id).join(t.clusters)
                 .where(t.clusters.c.name == cluster, t.nodes.c.hostname_key == node.lower()))
         if lock:
@@ -133,6 +141,8 @@ class _Tx:
         if nid is None:
             self.cluster_id(cluster)  # the better error when the cluster is what is missing
             raise NotFound(f"Node {node} is not in cluster {cluster}", code="node-not-found")
+        if lock:
+            self._locked[(cluster, node.lower())] = int(nid)
         return int(nid)
 
 
