@@ -242,3 +242,19 @@ def test_a_wrong_master_key_changes_nothing(uccerts: Run, cli_home: Path) -> Non
     assert res.code == 3 and "master key does not open" in res.err
     assert run_uccerts(cli_home, "cert", "list", env_extra=wrong).code == 3
     assert uccerts("csr", "list", "--json").out == before
+
+
+def test_concurrent_processes_leave_one_csr(cli_home: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def generate(_: int) -> Result:
+        return run_uccerts(cli_home, "csr", "generate", "cucm-pub", "tomcat", "--json")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # four separate uccerts processes
+        results = list(pool.map(generate, range(4)))
+    assert [r.code for r in results] == [0, 0, 0, 0], [r.err for r in results]
+    assert sorted(r.json["replaced"] for r in results) == [False, True, True, True]
+    pending = run_uccerts(cli_home, "csr", "list", "--json").json
+    assert [(c["node"], c["purpose"]) for c in pending] == [("cucm-pub", "tomcat")]
+    last = run_uccerts(cli_home, "csr", "show", "cucm-pub", "tomcat").out
+    assert last in {r.json["csr"] for r in results}
