@@ -6,7 +6,10 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from cli_runner import Result, run_uccerts
+from databases import PG_URL, open_database
 
 Run = Callable[..., Result]
 
@@ -258,3 +261,30 @@ def test_concurrent_processes_leave_one_csr(cli_home: Path) -> None:
     assert [(c["node"], c["purpose"]) for c in pending] == [("cucm-pub", "tomcat")]
     last = run_uccerts(cli_home, "csr", "show", "cucm-pub", "tomcat").out
     assert last in {r.json["csr"] for r in results}
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="UCCERTS_TEST_PG_URL is not set")
+def test_the_procedure_on_postgresql(tmp_path: Path) -> None:
+    from clusters import TOPOLOGY
+
+    topo = tmp_path / "lab.toml"
+    topo.write_text(TOPOLOGY)
+    home = tmp_path / "home"
+    with open_database("postgresql", tmp_path) as db:
+        def cli(*args: str) -> Result:
+            return run_uccerts(home, "--db", db.url, *args)
+
+        assert cli("cluster", "init", "--topology", str(topo)).code == 0
+        gen = cli("csr", "generate", "cucm-pub", "tomcat", "--distribution", "multi-server",
+                  "--json").json
+        csr = tmp_path / "ms.csr"
+        csr.write_text(gen["csr"])
+        assert cli("ca", "init").code == 0
+        assert cli("ca", "sign", str(csr), "-o", str(tmp_path / "s")).code == 0
+        up = cli("cert", "upload", "cucm-pub", "tomcat", str(tmp_path / "s" / "chain.p7b"),
+                 "--json")
+        assert up.code == 0, up.err
+        owners = {i["node"] for i in up.json["installed"] if i["purpose"] == "tomcat"}
+        assert owners == {"cucm-pub", "cucm-sub1", "imp-pub"}
+        assert not (home / "uccerts.db").exists()  # everything went to PostgreSQL
