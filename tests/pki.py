@@ -63,6 +63,7 @@ class CertOptions(TypedDict, total=False):
     sha1: bool
     basic_constraints: bool
     serial: int
+    aki: bool
 
 
 def make_key(key_type: str = "rsa", size: int | None = None) -> PrivateKey:
@@ -197,9 +198,10 @@ def _build(subject: x509.Name, public_key: object, issuer: x509.Name, issuer_key
         .not_valid_before(not_before).not_valid_after(not_after)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key),  # type: ignore[arg-type]
                        critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            issuer_key.public_key()), critical=False)
     )
+    if opts.get("aki", True):  # older tools (OpenSSL 1.1 x509 -req) leave it out
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            issuer_key.public_key()), critical=False)
     if opts.get("basic_constraints", True):
         builder = builder.add_extension(
             x509.BasicConstraints(ca=opts.get("ca", False), path_length=opts.get("pathlen")),

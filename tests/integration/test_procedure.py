@@ -11,7 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 
 from clusters import TOPOLOGY, KeyPool, lab_ca, pem, sign
 from uccerts.bootstrap import Services, build_from_uow
@@ -375,3 +379,39 @@ def test_a_node_whose_csr_was_replaced_keeps_it_when_the_multi_server_cert_arriv
     assert svc.certificates.show("cucm-sub1", "tomcat").self_signed
     (left,) = svc.csrs.list()
     assert (left.node, left.common_name) == ("cucm-sub1", own.plan.common_name)
+
+
+def _self_signed_ca(subject: x509.Name, key: Any) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=400))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()))
+
+
+def test_a_ca_without_a_common_name_is_one_entry_not_two(svc: Services) -> None:
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Old Corp"),
+                         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "PKI")])
+    cert = _self_signed_ca(subject, ec.generate_private_key(ec.SECP256R1()))
+    first = svc.certificates.upload("cucm-pub", "Phone-trust", pem(cert))
+    assert len(first.installed) == 1
+    again = svc.certificates.upload("cucm-pub", "Phone-trust", pem(cert))
+    assert again.installed == ()
+    assert len(svc.certificates.list("cucm-pub", "Phone-trust")) == 1
+
+
+def test_a_trusted_ed25519_ca_does_not_break_listing(svc: Services) -> None:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Edwards Root")])
+    cert = _self_signed_ca(subject, ed25519.Ed25519PrivateKey.generate())
+    svc.certificates.upload("cucm-pub", "tomcat-trust", pem(cert))
+    views = svc.certificates.list(purpose_name="tomcat-trust")
+    assert {(v.key_type, v.key_size) for v in views} == {("Ed25519", 256)}
+    assert len(views) == 3  # replicated to every node
+
+
+def test_exact_name_csrs_check_the_common_name(svc: Services) -> None:
+    with pytest.raises(InvalidInput):
+        svc.csrs.generate("cucm-pub", "tomcat", CsrOptions(common_name="my host",
+                                                           exact_names=True))

@@ -395,3 +395,12 @@ def test_check_identity_upload_never_raises(pool: list[x509.Certificate],
         san_match=data.draw(st.sampled_from(list(SanMatch))), strict=data.draw(st.booleans()))
     assert verdict.ok == (not verdict.errors)
     assert verdict.leaf is not None or codes(verdict) == ["invalid-certificate-file"]
+
+
+def test_a_leaf_without_authority_key_identifier_is_accepted(issuing: CA) -> None:
+    # OpenSSL 1.1's `x509 -req` issues leaves without AKI; the issuer is found by name.
+    csr, _ = make_csr("pub.uc.example", ["pub.uc.example"])
+    cert = issuing.sign_csr(csr, aki=False)
+    assert not any(isinstance(e.value, x509.AuthorityKeyIdentifier) for e in cert.extensions)
+    verdict = run([cert], csr, issuing.chain)
+    assert verdict.ok, verdict.findings

@@ -356,3 +356,36 @@ def test_a_certificate_whose_subject_is_damaged_is_refused_at_load() -> None:
     with pytest.raises(InvalidInput) as err:
         codec.load_certificates(bytes(der))
     assert err.value.code == "invalid-certificate-file"
+
+
+def _self_signed_with(extensions: list[x509.ExtensionType]) -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (x509.CertificateBuilder().subject_name(_name("odd")).issuer_name(_name("odd"))
+               .public_key(key.public_key()).serial_number(7)
+               .not_valid_before(NOW).not_valid_after(NOW + dt.timedelta(days=9)))
+    for ext in extensions:
+        builder = builder.add_extension(ext, critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(DER)
+
+
+def test_a_duplicated_extension_is_an_invalid_file() -> None:
+    one, two = x509.ObjectIdentifier("1.2.3.4"), x509.ObjectIdentifier("1.2.3.5")
+    der = _self_signed_with([x509.UnrecognizedExtension(one, b"\x05\x00"),
+                             x509.UnrecognizedExtension(two, b"\x05\x00")])
+    der = der.replace(b"\x06\x03\x2a\x03\x05", b"\x06\x03\x2a\x03\x04")  # now twice 1.2.3.4
+    with pytest.raises(InvalidInput) as err:
+        codec.load_certificates(der)
+    assert err.value.code == "invalid-certificate-file"
+
+
+@pytest.mark.parametrize("general_name", [
+    b"\xa5\x05\xa1\x03\x0c\x01x",  # ediPartyName
+    b"\xa3\x02\x30\x00",  # x400Address
+])
+def test_a_san_of_a_kind_cryptography_cannot_read_is_an_invalid_file(
+        general_name: bytes) -> None:
+    value = b"\x30" + bytes([len(general_name)]) + general_name
+    der = _self_signed_with([x509.UnrecognizedExtension(
+        x509.oid.ExtensionOID.SUBJECT_ALTERNATIVE_NAME, value)])
+    with pytest.raises(InvalidInput):
+        codec.load_certificates(der)

@@ -136,3 +136,18 @@ def test_any_text_gives_a_topology_or_a_clear_error(text: str) -> None:
         parse_topology(text)
     except UccertsError as err:
         assert err.message and err.exit_code in (1, 2)
+
+
+@pytest.mark.parametrize("alternate", ["bad name", "*.uc.example", "héllo.uc.example"])
+def test_alternate_host_names_in_a_topology_are_checked(alternate: str) -> None:
+    text = GOOD.replace('country = "MX"', f'country = "MX"\nalternate_hostnames = ["{alternate}"]')
+    with pytest.raises(InvalidInput) as err:
+        parse_topology(text)
+    assert err.value.code == "invalid-topology"
+
+
+def test_alternate_host_names_may_be_comma_separated_names_and_ips() -> None:
+    text = GOOD.replace('country = "MX"',
+                        'country = "MX"\nalternate_hostnames = ["a.uc.example, 10.0.0.1"]')
+    sub = parse_topology(text).nodes[0]
+    assert sub.web_security.alternate_hostnames == ("a.uc.example", "10.0.0.1")

@@ -151,14 +151,16 @@ def _candidates(name: x509.Name, lookup: Lookup, extra: Sequence[x509.Certificat
 @cache
 def _upload_policies() -> tuple[ExtensionPolicy, ExtensionPolicy]:
     """Web PKI CA rules kept (BasicConstraints CA, keyCertSign, pathlen, name
-    constraints); EKU freed on CAs and EKU/KU/BasicConstraints/SAN freed on the leaf:
+    constraints); EKU freed on CAs and EKU/KU/BasicConstraints/SAN/AKI freed on the leaf:
     the purpose decides those (domain.md §3), and a CAPF leaf is a CA."""
     ca = ExtensionPolicy.webpki_defaults_ca().may_be_present(
         x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None
     )
     ee = ExtensionPolicy.webpki_defaults_ee()
+    # AKI too: older tools (OpenSSL 1.1 `x509 -req`) issue leaves without it, and the
+    # issuer is found by name and signature anyway.
     for ext in (x509.ExtendedKeyUsage, x509.KeyUsage, x509.BasicConstraints,
-                x509.SubjectAlternativeName):
+                x509.SubjectAlternativeName, x509.AuthorityKeyIdentifier):
         ee = ee.may_be_present(ext, Criticality.AGNOSTIC, None)
     return ca, ee
 

@@ -293,7 +293,7 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         return cert.version is x509.Version.v1 and cert.subject == cert.issuer
-    except ValueError:  # malformed or duplicated extensions
+    except (ValueError, x509.DuplicateExtension):  # malformed or duplicated extensions
         return False
 
 

@@ -44,7 +44,9 @@ _KEY_FIX = "Provide an unencrypted PEM or DER private key"
 # Every error cryptography raises for bad bytes. UnsupportedAlgorithm (a PKCS#7 that is
 # not signed-data, a GOST key) and InvalidVersion (a certificate version other than 1
 # or 3) are not ValueErrors.
-_PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion)
+# cryptography raises these for damaged or unusual input; not all are ValueErrors.
+_PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion,
+                 x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
 
 _MARKER = re.compile(rb"-----(BEGIN|END) ([A-Z0-9 #]{1,64})-----")
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}

@@ -7,7 +7,7 @@ name, SANs, nodes it applies to); ``build_csr`` signs it with a key. Both are pu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cryptography import x509
 
@@ -129,14 +129,12 @@ def plan_csr(purpose: Purpose, node: Node, cluster_nodes: Sequence[Node], domain
                            code="invalid-common-name", fix="Shorten the common name")
 
     if options.exact_names:
-        sans = _dedupe([cn, *extra])
+        sans = _dedupe([_check_extra(cn, allow_ip=not multi), *extra])
     else:
         sans = _dedupe([*([parent] if parent and options.include_parent_domain else []),
                         *auto, *extra])
-    subject = node.web_security if options.include_ou else WebSecurity(
-        "", node.web_security.orgname, node.web_security.locality,
-        node.web_security.state, node.web_security.country,
-        node.web_security.alternate_hostnames)
+    subject = node.web_security if options.include_ou else replace(node.web_security,
+                                                                    orgunit="")
     return CsrPlan(purpose, options.distribution, cn, sans, purpose.key_type, length,
                    hash_name, tuple(n.hostname for n in covered), subject)
 

@@ -13,8 +13,9 @@ from enum import StrEnum
 from cryptography import x509
 
 from uccerts.domain.keys import PrivateKey
+from uccerts.domain.names import check_dns_name, check_text, parse_ip
 from uccerts.domain.purposes import KeyType, Purpose, Role
-from uccerts.errors import UsageError
+from uccerts.errors import InvalidInput, UsageError
 
 
 class Distribution(StrEnum):
@@ -37,6 +38,32 @@ class WebSecurity:
     state: str = ""
     country: str = ""
     alternate_hostnames: tuple[str, ...] = ()
+
+    def validated(self, *, required: bool = True) -> WebSecurity:
+        """Checked and normalised: printable UTF-8 text of 1 to 64 characters (empty
+        allowed unless ``required``), a two-letter country, alternate names that are
+        FQDNs or IPs (commas split)."""
+        for label, value in (("orgunit", self.orgunit), ("orgname", self.orgname),
+                             ("locality", self.locality), ("state", self.state)):
+            check_text(value, label)
+            if not value.strip() and not required:
+                continue
+            if not value.strip() or len(value) > 64:
+                raise InvalidInput(f"{label} '{value}' must be 1 to 64 printable characters",
+                                   code="invalid-subject", fix=f"Give a plain text {label}")
+        country = self.country.strip().upper()
+        if country and (len(country) != 2 or not country.isalpha()):
+            raise InvalidInput(f"country '{self.country}' is not a two-letter code",
+                               code="invalid-subject", fix="Use a code such as US, MX or KR")
+        alternates = []
+        for name in self.alternate_hostnames:
+            for part in (p.strip() for p in name.split(",")):
+                if part:
+                    ip = parse_ip(part)
+                    alternates.append(str(ip) if ip else
+                                      check_dns_name(part, what="an alternate host name").lower())
+        return WebSecurity(self.orgunit.strip(), self.orgname.strip(), self.locality.strip(),
+                           self.state.strip(), country, tuple(alternates))
 
 
 @dataclass(frozen=True)

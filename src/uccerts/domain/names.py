@@ -169,5 +169,5 @@ def build_subject(cn: str, *, ou: str = "", o: str = "", locality: str = "", st:
 
 def safe_filename(text: str) -> str:
     """File names in ``[A-Za-z0-9_.-]`` (domain.md §6, §12)."""
-    out = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")
+    out = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")[:100]
     return out or "certificate"

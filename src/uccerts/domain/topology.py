@@ -36,21 +36,20 @@ def _web_security(table: Any, base: WebSecurity, where: str) -> WebSecurity:
         return base
     if not isinstance(table, dict):
         raise _bad(where, "web_security must be a table", "Use [web_security] with text keys")
+    fields = {}
+    for key in ("orgunit", "orgname", "locality", "state", "country"):
+        value = table.get(key, getattr(base, key))
+        if not isinstance(value, str):
+            raise _bad(where, f"web_security {key} must be text", f'{key} = "…"')
+        fields[key] = value
     alt = table.get("alternate_hostnames", list(base.alternate_hostnames))
     if not isinstance(alt, list) or not all(isinstance(a, str) for a in alt):
         raise _bad(where, "alternate_hostnames must be a list of names",
                    "alternate_hostnames = [\"name\", …]")
-    country = str(table.get("country", base.country)).strip()
-    if country and len(country) != 2:
-        raise _bad(where, f"country '{country}' is not a two-letter code", "country = \"US\"")
-    return WebSecurity(
-        orgunit=str(table.get("orgunit", base.orgunit)),
-        orgname=str(table.get("orgname", base.orgname)),
-        locality=str(table.get("locality", base.locality)),
-        state=str(table.get("state", base.state)),
-        country=country,
-        alternate_hostnames=tuple(alt),
-    )
+    try:
+        return WebSecurity(**fields, alternate_hostnames=tuple(alt)).validated(required=False)
+    except InvalidInput as err:
+        raise _bad(where, err.message, err.fix or "") from None
 
 
 def _node(raw: Any, index: int, domain: str, ws: WebSecurity) -> Node:

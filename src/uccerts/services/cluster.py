@@ -10,11 +10,10 @@ from cryptography import x509
 
 from uccerts.domain.keys import DEFAULT_LENGTH, PrivateKey, key_size_of
 from uccerts.domain.model import Cluster, Distribution, Identity, Node, WebSecurity
-from uccerts.domain.names import check_dns_name, check_text, parse_ip
 from uccerts.domain.purposes import Purpose, purpose, purposes_for
 from uccerts.domain.selfsigned import SELF_SIGNED_DESCRIPTION, build_self_signed
 from uccerts.domain.topology import parse_topology
-from uccerts.errors import InvalidInput, Refused
+from uccerts.errors import Refused
 from uccerts.services.accounts import hash_password, new_password
 from uccerts.services.context import Context, resolve_cluster, resolve_node
 from uccerts.services.restarts import RestartNeeded, restarts_for
@@ -99,7 +98,7 @@ class ClusterService:
             return resolve_node(uow, resolve_cluster(uow, self.ctx.cluster), hostname)
 
     def set_web_security(self, hostname: str, ws: WebSecurity) -> WebSecurityResult:
-        ws = _validate_web_security(ws)
+        ws = ws.validated()
         with self.ctx.uow() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname)
@@ -127,25 +126,3 @@ class ClusterService:
                 "tomcat is CA-signed and was kept; the next CSR uses the new subject.")
         restarts = restarts_for(cluster, tomcat, [updated]) if regenerate else ()
         return WebSecurityResult(updated, regenerate, restarts, note)
-
-
-def _validate_web_security(ws: WebSecurity) -> WebSecurity:
-    for label, value in (("orgunit", ws.orgunit), ("orgname", ws.orgname),
-                         ("locality", ws.locality), ("state", ws.state)):
-        check_text(value, label)
-        if not value.strip() or len(value) > 64:
-            raise InvalidInput(f"{label} '{value}' must be 1 to 64 printable characters",
-                               code="invalid-subject", fix=f"Give a plain text {label}")
-    country = ws.country.strip().upper()
-    if country and (len(country) != 2 or not country.isalpha()):
-        raise InvalidInput(f"country '{ws.country}' is not a two-letter code",
-                           code="invalid-subject", fix="Use a code such as US, MX or KR")
-    alternates = []
-    for name in ws.alternate_hostnames:
-        for part in name.split(","):
-            part = part.strip()
-            if part:
-                ip = parse_ip(part)
-                alternates.append(str(ip) if ip else check_dns_name(part).lower())
-    return WebSecurity(ws.orgunit.strip(), ws.orgname.strip(), ws.locality.strip(),
-                       ws.state.strip(), country, tuple(alternates))

@@ -10,7 +10,7 @@ from typing import Any
 from cryptography import x509
 
 from uccerts.domain.codec import certificate_der, certificate_pem
-from uccerts.domain.keys import key_size_of, key_type_of
+from uccerts.domain.inspect import key_description
 from uccerts.domain.model import Cluster, Identity, Node, PendingCsr, TrustEntry
 from uccerts.domain.names import common_name, sans_of
 
@@ -62,14 +62,13 @@ class CertView:
 
 def _cert_view(node: str, purpose: str, kind: str, filename: str, cert: x509.Certificate,
                distribution: str, description: str) -> CertView:
-    public = cert.public_key()
+    key_type, key_size = key_description(cert.public_key())
     return CertView(
         node=node, purpose=purpose, type=kind, filename=filename,
         common_name=common_name(cert.subject), issuer=common_name(cert.issuer),
         serial=format(cert.serial_number, "x"),
         not_before=iso(cert.not_valid_before_utc), not_after=iso(cert.not_valid_after_utc),
-        key_type=key_type_of(public).value,  # type: ignore[arg-type]
-        key_size=key_size_of(public),  # type: ignore[arg-type]
+        key_type=key_type, key_size=key_size,
         distribution=distribution, self_signed=is_self_signed(cert), sans=sans_of(cert),
         sha256=sha256_of(cert), description=description,
         pem=certificate_pem(cert),

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 from cryptography import x509
 
 from uccerts.domain.model import AuditEntry, Cluster, Identity, Node, PendingCsr, TrustEntry
-from uccerts.domain.names import common_name
 from uccerts.domain.purposes import Role
+from uccerts.domain.truststore import store_key
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
 from uccerts.storage import ports
 from uccerts.storage.tables import subject_key
@@ -194,7 +194,7 @@ class MemoryTrustRepo(_Repos):
     def by_common_name(self, cluster: str, node: str, store: str, cn: str
                        ) -> TrustEntry | None:
         return next((e for e in self._store(cluster, node, store)
-                     if common_name(e.certificate.subject) == cn), None)
+                     if store_key(e.certificate) == cn), None)
 
     def by_subject(self, cluster: str, node: str, store: str, subject: x509.Name
                    ) -> builtins.list[TrustEntry]:

@@ -85,7 +85,8 @@ class TrustRepo(Protocol):
 
     def by_common_name(self, cluster: str, node: str, store: str, cn: str
                        ) -> TrustEntry | None:
-        """The entry whose subject CN equals ``cn`` (domain.md §6: one per CN)."""
+        """The entry whose §6 key (``truststore.store_key``: the CN, or the whole subject
+        of a CN-less CA) equals ``cn`` (domain.md §6: one per CN)."""
 
     def by_subject(self, cluster: str, node: str, store: str, subject: x509.Name
                    ) -> builtins.list[TrustEntry]:

@@ -59,6 +59,7 @@ from uccerts.domain.model import (
 )
 from uccerts.domain.names import common_name
 from uccerts.domain.purposes import KeyType, Role
+from uccerts.domain.truststore import store_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -180,7 +181,8 @@ trust = Table(
     Column("filename", String(NAME), nullable=False),
     Column("filename_key", String(NAME), nullable=False),
     Column("der", LargeBinary, nullable=False),
-    Column("subject_cn", String(NAME), nullable=False),
+    # The §6 key: the CN, or the whole subject of a CN-less CA (truststore.store_key).
+    Column("subject_cn", Text, nullable=False),
     # SHA-256 of the canonical subject (see sql.subject_key): issuer look-ups during
     # chain checks hit this index instead of parsing every certificate of a store.
     Column("subject_hash", String(SHORT), nullable=False),
@@ -287,8 +289,9 @@ def _cert_values(cert: x509.Certificate) -> dict[str, Any]:
 def identity_values(i: Identity, sealed_key: bytes) -> dict[str, Any]:
     cert = i.certificate
     return {**_cert_values(cert), "purpose": i.purpose,
-            "common_name": common_name(cert.subject),
-            "issuer": cert.issuer.rfc4514_string(), "not_after": cert.not_valid_after_utc,
+            # Derived search columns: bounded to the column size (the DER is the truth).
+            "common_name": common_name(cert.subject)[:NAME],
+            "issuer": cert.issuer.rfc4514_string()[:NAME], "not_after": cert.not_valid_after_utc,
             "sha256": cert.fingerprint(hashes.SHA256()).hex(),
             "distribution": Distribution(i.distribution).value, "filename": i.filename,
             "description": i.description, "sealed_key": sealed_key}
@@ -323,7 +326,7 @@ def csr_from_row(row: Row[Any], key: PrivateKey | None) -> PendingCsr:
 def trust_values(e: TrustEntry) -> dict[str, Any]:
     cert = e.certificate
     return {**_cert_values(cert), "store": e.store, "filename": e.filename,
-            "filename_key": e.filename.lower(), "subject_cn": common_name(cert.subject),
+            "filename_key": e.filename.lower(), "subject_cn": store_key(cert),
             "subject_hash": subject_key(cert.subject), "description": e.description,
             "added": e.added or dt.datetime.now(dt.UTC)}
 

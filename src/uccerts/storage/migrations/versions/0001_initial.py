@@ -112,7 +112,7 @@ def upgrade() -> None:
         sa.Column("filename", sa.String(NAME), nullable=False),
         sa.Column("filename_key", sa.String(NAME), nullable=False),
         sa.Column("der", sa.LargeBinary, nullable=False),
-        sa.Column("subject_cn", sa.String(NAME), nullable=False),
+        sa.Column("subject_cn", sa.Text(), nullable=False),
         sa.Column("subject_hash", sa.String(SHORT), nullable=False),
         sa.Column("serial_hex", sa.String(SHORT * 2), nullable=False),
         sa.Column("not_before", _utc(), nullable=False),
