@@ -96,6 +96,9 @@ _LEAF_NAME = "an upload names no peer: its SANs are compared with the CSR's inst
 _LEAF_CA = "a CAPF leaf is a CA (CA:TRUE, pathlen:0), so the upload policy allows a CA leaf"
 # Cases ``verify_path`` (uploads) accepts beyond DEVIATIONS, all of them on purpose.
 UPLOAD_RELAXED: dict[str, str] = {
+    "rfc5280::aki::leaf-missing-aki": ("uploads accept a leaf without AKI: older tools "
+                                       "(OpenSSL 1.1 x509 -req) issue such leaves and the "
+                                       "issuer is found by name and signature"),
     "rfc5280::eku::ee-wrong-eku": _LEAF_PURPOSE,
     "rfc5280::eku::ee-eku-empty": _LEAF_PURPOSE,
     "webpki::eku::ee-critical-eku": _LEAF_PURPOSE,
