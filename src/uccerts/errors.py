@@ -40,12 +40,10 @@ class UccertsError(Exception):
         self.detail = detail
 
     def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"code": self.code, "message": self.message}
-        if self.detail:
-            out["detail"] = self.detail
-        if self.fix:
-            out["fix"] = self.fix
-        return out
+        """The shape of a finding (cli.md): ``detail`` is always an object."""
+        return {"code": self.code, "message": self.message,
+                "detail": {"reason": self.detail} if self.detail else {},
+                "fix": self.fix or ""}
 
 
 class UsageError(UccertsError):

@@ -207,7 +207,7 @@ def test_decode_bad_files(files: Files, content: bytes | str, detail: str) -> No
     doc = j.json
     assert isinstance(doc, dict) and doc["ok"] is False
     assert doc["errors"][0]["code"] == "invalid-certificate-file"
-    assert detail in doc["errors"][0]["detail"]
+    assert detail in doc["errors"][0]["detail"]["reason"]
 
 
 def test_decode_missing_file_is_an_error_not_a_traceback(files: Files) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +91,22 @@ def handled(as_json: bool = False) -> Iterator[None]:
                           "the traceback"), as_json)
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """All of the file or none of it: a temporary file beside it, then a rename."""
+    import tempfile
+
+    if path.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def table(headers: list[str], rows: list[list[str]]) -> None:
     """Plain aligned columns: readable in a terminal, a pipe or a log, and grep-able."""
     if not rows:
@@ -107,11 +123,5 @@ def table(headers: list[str], rows: list[list[str]]) -> None:
         say(line(row))
 
 
-def run_command(as_json: bool, action: Callable[[], T]) -> T:
-    with handled(as_json):
-        return action()
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-__all__ = ["CliState", "emit_json", "fail", "handled", "read_input", "run_command", "say",
-           "state", "table", "warn"]
+__all__ = ["CliState", "emit_json", "fail", "handled", "read_input", "say", "state", "table",
+           "warn", "write_atomically"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from uccerts.cli.common import emit_json, handled, say, state, table, warn
+from uccerts.cli.common import emit_json, handled, say, state, table, warn, write_atomically
 
 _JSON = typer.Option(False, "--json", help="Print one JSON document")
 
@@ -84,14 +84,15 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         node: str = typer.Argument(...),
         purpose: str = typer.Argument(...),
-        output: Path = typer.Option(..., "-o", "--output", help="File to write"),
+        output: str = typer.Option(..., "-o", "--output", help='File to write; "-" for stdout'),
     ) -> None:
         """Write the pending CSR to a file for the CA."""
         with handled():
             pem = state(ctx).services().csrs.pem(node, purpose)
-            tmp = output.with_name(output.name + ".tmp")
-            tmp.write_text(pem, encoding="ascii")
-            tmp.replace(output)
+            if output == "-":
+                sys.stdout.write(pem)
+                return
+            write_atomically(Path(output), pem.encode("ascii"))
             say(f"Wrote {output}")
 
     @group.command("list")

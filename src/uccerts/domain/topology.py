@@ -12,6 +12,7 @@ from uccerts.domain.purposes import SERVICES, Role, default_services, service
 from uccerts.errors import InvalidInput
 
 _SERVICE_KEYS = {s.key for s in SERVICES}
+MAX_PHONES = 100_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ def _node(raw: Any, index: int, domain: str, ws: WebSecurity) -> Node:
     if "." in name:
         raise _bad(where, f"name '{name}' must be a host name without the domain",
                    "Put the domain in [cluster] domain")
+    if len(f"{name}.{domain}") > 64:
+        # The FQDN is the common name of the node's certificates: at most 64 characters.
+        raise _bad(where, f"{name}.{domain} is longer than 64 characters",
+                   "Use a shorter host name or domain")
     role_text = _text(raw, "role", where)
     try:
         role = Role(role_text.lower())
@@ -107,6 +112,9 @@ def parse_topology(text: str) -> Topology:
         raise _bad("[cluster]", "the [cluster] table is missing",
                    "Start with [cluster] name = …, domain = …")
     name = _text(head, "name", "[cluster]")
+    if len(name) > 64 or not all(ch.isprintable() for ch in name):
+        raise _bad("[cluster]", "name must be 1 to 64 printable characters",
+                   'name = "lab"')
     domain = check_dns_name(_text(head, "domain", "[cluster]"), what="the cluster domain").lower()
     mode = head.get("security_mode", 0)
     if mode not in (0, 1) or isinstance(mode, bool):
@@ -122,8 +130,9 @@ def parse_topology(text: str) -> Topology:
                    "san_match = \"exact\"") from None
     phones = data.get("phones", {})
     count = phones.get("count", 0) if isinstance(phones, dict) else -1
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        raise _bad("[phones]", "count must be a whole number ≥ 0", "[phones] count = 20")
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_PHONES:
+        raise _bad("[phones]", f"count must be a whole number from 0 to {MAX_PHONES}",
+                   "[phones] count = 20")
     ws = _web_security(data.get("web_security"), WebSecurity(), "[web_security]")
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, list) or not raw_nodes:

@@ -32,7 +32,7 @@ from uccerts.domain.model import (
     TrustEntry,
 )
 from uccerts.domain.purposes import Role
-from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
+from uccerts.errors import InvalidInput, NotFound, Refused, SystemFailure, UccertsError
 from uccerts.storage import ports
 from uccerts.storage import tables as t
 from uccerts.storage.secrets import Sealer
@@ -68,6 +68,11 @@ class _Tx:
         except exc.IntegrityError as err:
             raise (conflict or Refused(f"The change conflicts with stored data: {_reason(err)}",
                                        code="conflict")) from err
+        except exc.DataError as err:
+            # A value the column cannot hold (too long, out of range): the input's fault.
+            raise InvalidInput(f"A value does not fit the database: {_reason(err)}",
+                               code="value-too-large",
+                               fix="Shorten the name or lower the number") from err
         except exc.DBAPIError as err:
             busy = "locked" in _reason(err) or "busy" in _reason(err)
             raise SystemFailure(
