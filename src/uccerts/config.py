@@ -23,6 +23,12 @@ class Settings:
                    master_key_b64=os.environ.get("UCCERTS_MASTER_KEY") or None)
 
     @property
+    def needs_home(self) -> bool:
+        """The home holds the master key or the database (unless both come from
+        elsewhere: a PostgreSQL URL and UCCERTS_MASTER_KEY)."""
+        return self.master_key_b64 is None or self.db_url.startswith("sqlite")
+
+    @property
     def master_key_path(self) -> Path:
         return self.home / "master.key"
 

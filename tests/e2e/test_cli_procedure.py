@@ -288,3 +288,54 @@ def test_the_procedure_on_postgresql(tmp_path: Path) -> None:
         owners = {i["node"] for i in up.json["installed"] if i["purpose"] == "tomcat"}
         assert owners == {"cucm-pub", "cucm-sub1", "imp-pub"}
         assert not (home / "uccerts.db").exists()  # everything went to PostgreSQL
+
+
+def test_usage_errors_come_before_file_problems_and_odd_values(uccerts: Run, tmp_path: Path
+                                                               ) -> None:
+    junk = tmp_path / "junk.txt"
+    junk.write_text("not a certificate")
+    assert uccerts("cert", "upload", "nosuchnode", "tomcat", str(junk)).code == 2
+    assert uccerts("cert", "upload", "cucm-pub", "nosuchpurpose", str(junk)).code == 2
+    assert uccerts("cert", "upload", "imp-pub", "CAPF", str(junk)).code == 2
+    assert uccerts("csr", "generate", "cucm-pub", "ITLRecovery").code == 2
+    assert uccerts("cert", "list", "--expires-within", "999999999999").code == 2
+    assert uccerts("check", "tomcat", "--csr", "-", "--cert", "-").code == 2
+    gen = uccerts("csr", "generate", "cucm-pub", "ipsec", "--json").json
+    csr = tmp_path / "ipsec.csr"
+    csr.write_text(gen["csr"])
+    far = uccerts("ca", "sign", str(csr), "-o", str(tmp_path / "o"), "--not-before",
+                  "9999-12-31T00:00:00Z")
+    assert far.code == 2 and "out of range" in far.err
+
+
+def test_csr_download_is_atomic_or_goes_to_stdout(uccerts: Run, tmp_path: Path) -> None:
+    gen = uccerts("csr", "generate", "cucm-pub", "TVS", "--json").json
+    assert uccerts("csr", "download", "cucm-pub", "TVS", "-o", "-").out == gen["csr"]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    res = uccerts("csr", "download", "cucm-pub", "TVS", "-o", str(folder))
+    assert res.code == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "home"]
+    assert list(folder.iterdir()) == []
+
+
+def test_an_identity_upload_keeps_the_description_given(uccerts: Run, tmp_path: Path) -> None:
+    gen = uccerts("csr", "generate", "cucm-sub1", "ipsec", "--json").json
+    csr = tmp_path / "c.csr"
+    csr.write_text(gen["csr"])
+    uccerts("ca", "sign", str(csr), "-o", str(tmp_path / "s"))
+    res = uccerts("cert", "upload", "cucm-sub1", "ipsec", str(tmp_path / "s" / "chain.p7b"),
+                  "--description", "Renewed: 2026 ticket 42")
+    assert res.code == 0, res.err
+    shown = uccerts("cert", "show", "cucm-sub1", "ipsec", "--json").json
+    assert shown["description"] == "Renewed - 2026 ticket 42"  # no colon (admin shell)
+
+
+def test_no_home_is_created_by_mistake(tmp_path: Path) -> None:
+    typo = tmp_path / "typo"
+    res = run_uccerts(typo, "cert", "list")
+    assert res.code == 2 and "no uccerts home" in res.err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[cluster]\nname = "x"\n')
+    assert run_uccerts(typo, "cluster", "init", "--topology", str(bad)).code == 1
+    assert not typo.exists()

@@ -12,7 +12,7 @@ from uccerts.domain.keys import generate_key
 from uccerts.domain.model import Distribution, Node, WebSecurity
 from uccerts.domain.names import sans_of
 from uccerts.domain.purposes import KeyType, Role, default_services, purpose
-from uccerts.errors import InvalidInput, Refused, UsageError
+from uccerts.errors import InvalidInput, UsageError
 
 WS = WebSecurity("Collaboration", "Example", "CUCM", "CDMX", "MX")
 
@@ -94,7 +94,7 @@ def test_purpose_must_apply_to_the_role(name: str, role: Role, code: str) -> Non
 
 
 def test_itlrecovery_has_no_csr() -> None:
-    with pytest.raises(Refused) as err:
+    with pytest.raises(UsageError) as err:
         plan_csr(purpose("ITLRecovery"), PUB, CLUSTER, "domain.com", CsrOptions())
     assert err.value.code == "self-signed-only"
 

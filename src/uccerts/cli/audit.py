@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(50, "--limit", help="How many entries, newest first"),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
     ) -> None:
-        """Who changed what, when, from where, and the outcome."""
+        """Who changed what, when, from where, and the outcome (refused uploads too)."""
         with handled(as_json):
             from uccerts.services.audit import audit_view
 

@@ -127,7 +127,11 @@ def _parse_time(text: str | None) -> datetime | None:
                          code="invalid-time",
                          fix="Write it like 2030-01-01T00:00:00Z") from None
     # A time without a zone is taken as UTC, the zone every uccerts time is shown in.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not 1950 <= moment.year <= 9000:  # X.509 times end in 9999, --days is added on top
+        raise UsageError(f"--not-before: {text} is out of range", code="invalid-time",
+                         fix="Give a year between 1950 and 9000")
+    return moment
 
 
 def _leaf_doc(leaf: x509.Certificate) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         purpose: str | None = typer.Option(None, "--purpose", help="Purpose or trust store"),
         kind: str | None = typer.Option(None, "--type", help="own or trust"),
         expires_within: int | None = typer.Option(
-            None, "--expires-within", metavar="DAYS", min=0,
+            None, "--expires-within", metavar="DAYS", min=0, max=36500,
             help="Only certificates that expire within DAYS days (0: already expired)"),
         as_json: bool = _JSON,
     ) -> None:

@@ -84,6 +84,9 @@ def _run(purpose_name: str, csr_file: str, cert_file: str, ca_files: Sequence[st
     except ValueError:
         raise UsageError(f"Unknown --san-match '{san_match}'", code="usage",
                          fix="Use exact or superset") from None
+    if [cert_file, csr_file, *ca_files].count("-") > 1:
+        raise UsageError("Only one file can be read from standard input (-)", code="usage",
+                         fix="Give the other files by path")
     option, path = "--cert", cert_file
     try:
         certs = codec.load_certificates(read_input(cert_file))

@@ -26,8 +26,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create the cluster and every node's self-signed certificates."""
         with handled(as_json):
+            from uccerts.domain.topology import parse_topology
+
             text = _read_topology(topology)
-            services = state(ctx).services()
+            parse_topology(text)  # a broken topology must not leave a new home behind
+            services = state(ctx).services(create=True)
             if as_json:
                 result = services.clusters.init(text)
             else:

@@ -38,9 +38,20 @@ class CliState:
 
         return Settings.load(home=self.home, db_url=self.db)
 
-    def services(self) -> Services:
+    def services(self, *, create: bool = False) -> Services:
+        """The wired use cases. Only ``create`` (cluster init) may make a new home: a
+        mistyped --home must not quietly grow a new, empty store."""
         if self._services is None:
             from uccerts.bootstrap import build_services
+
+            settings = self.settings()
+            if not create and settings.needs_home and not settings.home.exists():
+                from uccerts.errors import NotFound
+
+                raise NotFound(f"There is no uccerts home at {settings.home}",
+                               code="no-home",
+                               fix="Create a cluster with `uccerts cluster init --topology "
+                                   "FILE`, or point --home / UCCERTS_HOME at the existing one")
 
             self._services = build_services(self.settings(), actor=_actor(), source="cli",
                                             cluster=self.cluster)

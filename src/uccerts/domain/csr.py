@@ -16,7 +16,7 @@ from uccerts.domain.keys import HASHES, PrivateKey, validate_key_settings
 from uccerts.domain.model import Distribution, Node, WebSecurity
 from uccerts.domain.names import San, build_subject, check_dns_name, is_wildcard, parse_ip
 from uccerts.domain.purposes import KeyType, Purpose, Role, SanScope
-from uccerts.errors import InvalidInput, Refused, UsageError
+from uccerts.errors import InvalidInput, UsageError
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def plan_csr(purpose: Purpose, node: Node, cluster_nodes: Sequence[Node], domain
              options: CsrOptions) -> CsrPlan:
     """Validate the dialog's fields and compute CN, SANs and the nodes covered."""
     if purpose.self_signed_only:
-        raise Refused(f"{purpose.name} has no CSR: it is always self-signed",
+        raise UsageError(f"{purpose.name} has no CSR: it is always self-signed",
                       code="self-signed-only",
                       fix=f"Use `cert regenerate` for {purpose.name}")
     node.require(purpose)

@@ -27,7 +27,7 @@ from uccerts.errors import FindingsError, NotFound, UsageError
 from uccerts.services.cluster import identity_filename, self_signed_identity
 from uccerts.services.context import Context, lock_cluster, resolve_cluster, resolve_node
 from uccerts.services.restarts import RestartNeeded, restarts_for
-from uccerts.services.trust import Installed, TrustService, import_trust
+from uccerts.services.trust import Installed, TrustService, clean_description, import_trust
 from uccerts.services.views import CertView, identity_view, sha256_of, trust_view
 from uccerts.storage.ports import UnitOfWork
 
@@ -162,24 +162,27 @@ class CertificateService:
 
     def upload(self, hostname: str, purpose_name: str, data: bytes,
                description: str | None = None, *, strict: bool = False) -> UploadResult:
-        certs = load_certificates(data)
+        # Names first, then the file: an unknown node or purpose is a usage error (exit 2)
+        # whatever the file holds.
         if is_trust_store(purpose_name):
-            _, installed = self.trust.upload(hostname, purpose_name, certs, description)
+            installed = self.trust.upload(hostname, purpose_name, data, description)
             return UploadResult(hostname, trust_store(purpose_name).name, tuple(installed))
-        return self._upload_identity(hostname, _identity_purpose(purpose_name), certs, strict)
+        return self._upload_identity(hostname, _identity_purpose(purpose_name), data,
+                                     description, strict)
 
     def validate(self, hostname: str, purpose_name: str, data: bytes, *,
                  strict: bool = False) -> UploadResult:
         """A dry run of ``upload``: every check against the pending CSR and the trust
         store as they are now, nothing written. Raises ``FindingsError`` as upload does;
         on success the result names what the upload would install and restart."""
-        certs = load_certificates(data)
         if is_trust_store(purpose_name):
-            _, would_add = self.trust.validate(hostname, purpose_name, certs)
+            would_add = self.trust.validate(hostname, purpose_name, data)
             return UploadResult(hostname, trust_store(purpose_name).name, tuple(would_add))
         p = _identity_purpose(purpose_name)
         with self.ctx.uow() as uow:
             cluster, node = _node_of(uow, self.ctx, hostname)
+            node.require(p)
+            certs = load_certificates(data)
             verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock())
             targets = _targets(uow, cluster, node, pending)
         if not verdict.ok or verdict.leaf is None or pending is None:
@@ -189,11 +192,13 @@ class CertificateService:
         return UploadResult(node.hostname, p.name, would, restarts_for(cluster, p, targets),
                             verdict.warnings)
 
-    def _upload_identity(self, hostname: str, p: Purpose, certs: builtins.list[x509.Certificate],
-                         strict: bool) -> UploadResult:
+    def _upload_identity(self, hostname: str, p: Purpose, data: bytes,
+                         description: str | None, strict: bool) -> UploadResult:
         store = trust_store(p.trust_store or "")
         with self.ctx.uow() as uow:
             cluster, node = _node_of(uow, self.ctx, hostname)
+            node.require(p)
+            certs = load_certificates(data)
             # Several nodes may change (multi-server, replicated trust): lock them all,
             # in the one global order, before reading what the checks depend on.
             lock_cluster(uow, cluster.name)
@@ -206,7 +211,8 @@ class CertificateService:
                 raise FindingsError(verdict.findings)
             targets = _targets(uow, cluster, node, pending)
             installed: builtins.list[Installed] = []
-            description = f"Certificate Signed by {common_name(verdict.leaf.issuer)}"
+            description = clean_description(
+                description, f"Certificate Signed by {common_name(verdict.leaf.issuer)}")
             for target in targets:
                 uow.identities.put(cluster.name, Identity(
                     node=target.hostname, purpose=p.name, certificate=verdict.leaf,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from uccerts.domain.codec import load_certificates
 from uccerts.domain.findings import Finding
 from uccerts.domain.model import Cluster, Node, TrustEntry
 from uccerts.domain.names import common_name
@@ -125,15 +126,15 @@ class TrustService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def upload(self, hostname: str, store_name: str, certs: Sequence[x509.Certificate],
-               description: str | None) -> tuple[Cluster, list[Installed]]:
+    def upload(self, hostname: str, store_name: str, data: bytes, description: str | None
+               ) -> list[Installed]:
         store = trust_store(store_name)
         desc = clean_description(description, DEFAULT_DESCRIPTION)
-        ordered = order_root_first(certs)
         with self.ctx.uow() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname)
             check_store_on_node(store, node)
+            ordered = order_root_first(load_certificates(data))
             lock_cluster(uow, cluster.name)
             try:
                 installed, _ = import_trust(uow, self.ctx, cluster, store, node, ordered, desc,
@@ -147,10 +148,9 @@ class TrustService:
                            purpose=store.name,
                            detail=", ".join(common_name(c.subject) for c in ordered))
             uow.commit()
-        return cluster, installed
+        return installed
 
-    def validate(self, hostname: str, store_name: str, certs: Sequence[x509.Certificate]
-                 ) -> tuple[Cluster, list[Installed]]:
+    def validate(self, hostname: str, store_name: str, data: bytes) -> list[Installed]:
         """What ``upload`` would install, or its ``FindingsError``; nothing is written."""
         store = trust_store(store_name)
         with self.ctx.uow() as uow:
@@ -158,8 +158,8 @@ class TrustService:
             node = resolve_node(uow, cluster, hostname)
             check_store_on_node(store, node)
             changes, _ = plan_trust(uow, self.ctx, cluster, store, node,
-                                    order_root_first(certs), strict=True)
-        return cluster, [c.installed(store.name) for c in changes]
+                                    order_root_first(load_certificates(data)), strict=True)
+        return [c.installed(store.name) for c in changes]
 
     def delete(self, hostname: str, store_name: str, filename: str) -> list[Installed]:
         store = trust_store(store_name)
