@@ -29,8 +29,9 @@ class Services:
 
 
 def build_from_uow(uow: UowFactory, *, actor: str = "system", source: str = "cli",
-                   cluster: str | None = None, keygen: KeyFactory | None = None) -> Services:
-    ctx = Context(uow=uow, actor=actor, source=source, cluster=cluster)
+                   cluster: str | None = None, keygen: KeyFactory | None = None,
+                   read: UowFactory | None = None) -> Services:
+    ctx = Context(uow=uow, actor=actor, source=source, cluster=cluster, read_uow=read)
     if keygen is not None:  # tests hand in a faster key source
         ctx = replace(ctx, keygen=keygen)
     return Services(ctx, ClusterService(ctx), CertificateService(ctx), CsrService(ctx),
@@ -55,5 +56,6 @@ def build_services(settings: Settings, *, actor: str = "system", source: str = "
     except BaseException:
         engine.dispose()
         raise
-    services = build_from_uow(store.uow, actor=actor, source=source, cluster=cluster)
+    services = build_from_uow(store.uow, actor=actor, source=source, cluster=cluster,
+                              read=store.reader)
     return replace(services, close=engine.dispose)

@@ -69,3 +69,23 @@ def test_concurrent_generate_and_upload_keep_one_csr(sql_store: Any) -> None:
     assert identity is not None and identity.key is not None
     assert same_public_key(identity.key.public_key(), identity.certificate.public_key())
     assert identity.certificate.issuer == ca.intermediate.subject
+
+
+def test_readers_do_not_wait_for_a_writer_on_sqlite(tmp_path: Any) -> None:
+    import os
+    import time
+
+    from databases import open_database
+    from uccerts.storage.secrets import Sealer
+    from uccerts.storage.sql import SqlStore
+
+    with open_database("sqlite", tmp_path) as db:
+        store = SqlStore(db.engine, Sealer(os.urandom(32)))
+        svc = build_from_uow(store.uow, read=store.reader, keygen=KeyPool())
+        svc.clusters.init(TOPOLOGY)
+        with store.uow() as writer:
+            writer.lock_node("lab", "cucm-pub")  # holds SQLite's write lock from here
+            started = time.monotonic()
+            views = svc.certificates.list(kind="own")  # a reader, beside the writer
+            waited = time.monotonic() - started
+        assert views and waited < 5, f"the reader waited {waited:.1f} s for the writer"

@@ -25,6 +25,6 @@ class AuditService:
         if not 1 <= limit <= 10_000:
             raise UsageError(f"limit {limit} is out of range", code="invalid-limit",
                              fix="Give a limit from 1 to 10000")
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             return uow.audit.list(cluster.name, limit)

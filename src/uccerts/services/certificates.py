@@ -121,7 +121,7 @@ class CertificateService:
         wanted = purpose_name.strip().lower() if purpose_name else None
         if wanted and not is_trust_store(wanted):
             purpose(wanted)  # an unknown name is a usage error, not an empty list
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname).hostname if hostname else None
             views: builtins.list[CertView] = []
@@ -137,7 +137,7 @@ class CertificateService:
                                             CATALOGUE_ORDER.get(v.purpose, 99), v.filename))
 
     def show(self, hostname: str, purpose_name: str, filename: str | None = None) -> CertView:
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster, node = _node_of(uow, self.ctx, hostname)
             if is_trust_store(purpose_name):
                 store = trust_store(purpose_name)
@@ -179,7 +179,7 @@ class CertificateService:
             would_add = self.trust.validate(hostname, purpose_name, data)
             return UploadResult(hostname, trust_store(purpose_name).name, tuple(would_add))
         p = _identity_purpose(purpose_name)
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster, node = _node_of(uow, self.ctx, hostname)
             node.require(p)
             certs = load_certificates(data)
@@ -240,7 +240,7 @@ class CertificateService:
     def regenerate(self, hostname: str, purpose_name: str, *, key_length: int | None = None,
                    hash_name: str | None = None) -> RegenerateResult:
         p = purpose(purpose_name)
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster, node = _node_of(uow, self.ctx, hostname)
             node.require(p)
             current = uow.identities.get(cluster.name, node.hostname, p.name)

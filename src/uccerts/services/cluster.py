@@ -57,7 +57,7 @@ class ClusterService:
              progress: Callable[[int, int, str], None] | None = None) -> InitResult:
         """Create the cluster; ``progress(done, total, label)`` follows the key generation."""
         topo = parse_topology(topology_text)
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             if uow.clusters.get(topo.cluster.name) is not None:
                 raise Refused(f"A cluster named '{topo.cluster.name}' already exists",
                               code="cluster-exists",
@@ -85,21 +85,21 @@ class ClusterService:
         return InitResult(topo.cluster, topo.nodes, len(identities), "admin", password)
 
     def show(self) -> tuple[Cluster, builtins.list[Node]]:
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             return cluster, uow.clusters.nodes(cluster.name)
 
     def list(self) -> builtins.list[Cluster]:
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             return uow.clusters.list()
 
     def node(self, hostname: str) -> Node:
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             return resolve_node(uow, resolve_cluster(uow, self.ctx.cluster), hostname)
 
     def set_web_security(self, hostname: str, ws: WebSecurity) -> WebSecurityResult:
         ws = ws.validated()
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname)
             current = uow.identities.get(cluster.name, node.hostname, "tomcat")

@@ -28,6 +28,11 @@ class Context:
     actor: str = "system"
     source: str = "cli"
     cluster: str | None = None  # the cluster commands act on; None: the only one
+    # Units of work that only read (no write lock on SQLite); None: ``uow`` serves both.
+    read_uow: UowFactory | None = None
+
+    def read(self) -> UnitOfWork:
+        return (self.read_uow or self.uow)()
 
     def audit(self, uow: UnitOfWork, cluster: str, action: str, outcome: str, *,
               node: str = "", purpose: str = "", detail: str = "") -> None:

@@ -42,7 +42,7 @@ class CsrService:
 
     def generate(self, hostname: str, purpose_name: str, options: CsrOptions) -> CsrResult:
         p = purpose(purpose_name)
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             nodes = uow.clusters.nodes(cluster.name)
             node = find_node(cluster, nodes, hostname)
@@ -70,7 +70,7 @@ class CsrService:
 
     def get(self, hostname: str, purpose_name: str) -> PendingCsr:
         p = purpose(purpose_name)
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname)
             pending = uow.csrs.get(cluster.name, node.hostname, p.name)
@@ -85,7 +85,7 @@ class CsrService:
         return csr_pem(self.get(hostname, purpose_name).csr)
 
     def list(self, hostname: str | None = None) -> builtins.list[PendingCsr]:
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname).hostname if hostname else None
             return uow.csrs.list(cluster.name, node)

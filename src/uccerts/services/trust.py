@@ -153,7 +153,7 @@ class TrustService:
     def validate(self, hostname: str, store_name: str, data: bytes) -> list[Installed]:
         """What ``upload`` would install, or its ``FindingsError``; nothing is written."""
         store = trust_store(store_name)
-        with self.ctx.uow() as uow:
+        with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname)
             check_store_on_node(store, node)

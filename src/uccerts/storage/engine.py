@@ -76,8 +76,15 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
         cursor.close()
 
 
+READ_ONLY = "uccerts_read_only"
+
+
 def _on_sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the write lock up front (a deferred transaction that reads, then
+    # writes, fails at once with "database is locked" instead of waiting); readers
+    # take none, so WAL lets them run beside a writer.
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _build(url: URL) -> Engine:

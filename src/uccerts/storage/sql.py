@@ -35,6 +35,7 @@ from uccerts.domain.purposes import Role
 from uccerts.errors import InvalidInput, NotFound, Refused, SystemFailure, UccertsError
 from uccerts.storage import ports
 from uccerts.storage import tables as t
+from uccerts.storage.engine import READ_ONLY
 from uccerts.storage.secrets import Sealer
 
 # ------------------------------------------------------------ transaction
@@ -54,8 +55,9 @@ def _reason(err: exc.DBAPIError) -> str:
 class _Tx:
     """The connection of one unit of work; every statement goes through ``execute``."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._conn: Connection | None = None
         # Node rows locked in this transaction, by (cluster, host name key): a lock holds
         # until the transaction ends, so the id need not be looked up (or locked) again.
@@ -85,7 +87,9 @@ class _Tx:
     def connection(self) -> Connection:
         if self._conn is None:
             with self._translated():
-                self._conn = self._engine.connect()
+                conn = self._engine.connect()
+                self._conn = (conn.execution_options(**{READ_ONLY: True})
+                              if self._read_only else conn)
         return self._conn
 
     @property
@@ -411,8 +415,8 @@ class SqlAccountRepo:
 class SqlUnitOfWork:
     """One transaction; leaving the ``with`` block without ``commit()`` rolls back."""
 
-    def __init__(self, engine: Engine, sealer: Sealer) -> None:
-        self._tx = _Tx(engine)
+    def __init__(self, engine: Engine, sealer: Sealer, *, read_only: bool = False) -> None:
+        self._tx = _Tx(engine, read_only=read_only)
         # Typed as the ports: protocol attributes are invariant.
         self.clusters: ports.ClusterRepo = SqlClusterRepo(self._tx)
         self.identities: ports.IdentityRepo = SqlIdentityRepo(self._tx, sealer)
@@ -450,3 +454,8 @@ class SqlStore:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self._sealer)
+
+    def reader(self) -> SqlUnitOfWork:
+        """A unit of work for reading only: on SQLite it takes no write lock, so it
+        runs beside a writer (WAL). Writing through it may fail with "locked"."""
+        return SqlUnitOfWork(self.engine, self._sealer, read_only=True)
