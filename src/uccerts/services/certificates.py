@@ -12,7 +12,6 @@ from cryptography import x509
 from uccerts.domain.checks import UploadVerdict, check_identity_upload
 from uccerts.domain.codec import load_certificates
 from uccerts.domain.findings import Finding
-from uccerts.domain.keys import key_size_of, validate_key_settings
 from uccerts.domain.model import Cluster, Identity, Node, PendingCsr
 from uccerts.domain.names import common_name
 from uccerts.domain.purposes import (
@@ -24,7 +23,7 @@ from uccerts.domain.purposes import (
     trust_store,
 )
 from uccerts.errors import FindingsError, NotFound, UsageError
-from uccerts.services.cluster import identity_filename, self_signed_identity
+from uccerts.services.cluster import identity_filename, replacement_self_signed
 from uccerts.services.context import Context, lock_cluster, resolve_cluster, resolve_node
 from uccerts.services.restarts import RestartNeeded, restarts_for
 from uccerts.services.trust import Installed, TrustService, clean_description, import_trust
@@ -78,12 +77,13 @@ def _identity_purpose(name: str) -> Purpose:
 
 
 def _verdict(uow: UnitOfWork, cluster: Cluster, node: Node, p: Purpose,
-             certs: Sequence[x509.Certificate], strict: bool, now: dt.datetime
-             ) -> tuple[UploadVerdict, PendingCsr | None]:
-    """The §5 checks against the node's pending CSR and <purpose>-trust, as stored."""
+             certs: Sequence[x509.Certificate], strict: bool, now: dt.datetime,
+             *, with_key: bool) -> tuple[UploadVerdict, PendingCsr | None]:
+    """The §5 checks against the node's pending CSR and <purpose>-trust, as stored;
+    the CSR's key is unsealed only when the upload will install it."""
     node.require(p)
     store = p.trust_store or ""
-    pending = uow.csrs.get(cluster.name, node.hostname, p.name)
+    pending = uow.csrs.get(cluster.name, node.hostname, p.name, with_key=with_key)
 
     def trusted(name: x509.Name) -> list[x509.Certificate]:
         return [e.certificate
@@ -151,7 +151,7 @@ class CertificateService:
                                    fix="See `uccerts cert list --type trust`")
                 return trust_view(entry)
             p = purpose(purpose_name)
-            identity = uow.identities.get(cluster.name, node.hostname, p.name)
+            identity = uow.identities.get(cluster.name, node.hostname, p.name, with_key=False)
         if identity is None:
             raise NotFound(f"{node.hostname} has no {p.name} certificate",
                            code="identity-not-found",
@@ -183,7 +183,8 @@ class CertificateService:
             cluster, node = _node_of(uow, self.ctx, hostname)
             node.require(p)
             certs = load_certificates(data)
-            verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock())
+            verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock(),
+                                        with_key=False)
             targets = _targets(uow, cluster, node, pending)
         if not verdict.ok or verdict.leaf is None or pending is None:
             raise FindingsError(verdict.findings)
@@ -202,7 +203,8 @@ class CertificateService:
             # Several nodes may change (multi-server, replicated trust): lock them all,
             # in the one global order, before reading what the checks depend on.
             lock_cluster(uow, cluster.name)
-            verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock())
+            verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock(),
+                                        with_key=True)
             if not verdict.ok or verdict.leaf is None or pending is None:
                 uow.rollback()
                 self.ctx.audit_refusal(cluster.name, "certificate upload", node=node.hostname,
@@ -243,19 +245,17 @@ class CertificateService:
         with self.ctx.read() as uow:
             cluster, node = _node_of(uow, self.ctx, hostname)
             node.require(p)
-            current = uow.identities.get(cluster.name, node.hostname, p.name)
-        keep = key_size_of(current.key) if current and current.key else None
-        length, hash_ = validate_key_settings(p.key_type, key_length or keep, hash_name)
-        identity = self_signed_identity(self.ctx, p, node, self.ctx.keygen(p.key_type, length),
-                                        hash_)
+            current = uow.identities.get(cluster.name, node.hostname, p.name, with_key=False)
+        identity = replacement_self_signed(self.ctx, p, node, current, key_length, hash_name)
+        view = identity_view(identity)
         with self.ctx.uow() as uow:
             uow.lock_node(cluster.name, node.hostname)
             uow.identities.put(cluster.name, identity)
             self.ctx.audit(uow, cluster.name, "certificate regenerate", "ok",
                            node=node.hostname, purpose=p.name,
-                           detail=f"self-signed {p.key_type.value} {length} {hash_}")
+                           detail=f"self-signed {view.key_type} {view.key_size}")
             uow.commit()
-        return RegenerateResult(identity_view(identity), restarts_for(cluster, p, [node]),
+        return RegenerateResult(view, restarts_for(cluster, p, [node]),
                                 REGENERATED_NOTE.format(purpose=p.name))
 
     def delete(self, hostname: str, store_name: str, filename: str

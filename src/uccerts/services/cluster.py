@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from cryptography import x509
 
-from uccerts.domain.keys import DEFAULT_LENGTH, PrivateKey, key_size_of
+from uccerts.domain.keys import DEFAULT_LENGTH, PrivateKey, key_size_of, validate_key_settings
 from uccerts.domain.model import Cluster, Distribution, Identity, Node, WebSecurity
 from uccerts.domain.purposes import Purpose, purpose, purposes_for
 from uccerts.domain.selfsigned import SELF_SIGNED_DESCRIPTION, build_self_signed
@@ -17,6 +17,7 @@ from uccerts.errors import Refused
 from uccerts.services.accounts import hash_password, new_password
 from uccerts.services.context import Context, resolve_cluster, resolve_node
 from uccerts.services.restarts import RestartNeeded, restarts_for
+from uccerts.services.views import is_self_signed
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,16 @@ def self_signed_identity(ctx: Context, p: Purpose, node: Node, key: PrivateKey,
     return Identity(node=node.hostname, purpose=p.name, certificate=cert,
                     filename=identity_filename(p.name), description=SELF_SIGNED_DESCRIPTION,
                     distribution=Distribution.THIS_SERVER, key=key)
+
+
+def replacement_self_signed(ctx: Context, p: Purpose, node: Node, current: Identity | None,
+                            key_length: int | None = None, hash_name: str | None = None
+                            ) -> Identity:
+    """A new key and self-signed certificate for ``node`` (regenerate, set web-security):
+    the current key length is kept unless another is asked for."""
+    keep = key_size_of(current.certificate.public_key()) if current else None  # type: ignore[arg-type]
+    length, hash_ = validate_key_settings(p.key_type, key_length or keep, hash_name)
+    return self_signed_identity(ctx, p, node, ctx.keygen(p.key_type, length), hash_)
 
 
 class ClusterService:
@@ -102,16 +113,14 @@ class ClusterService:
         with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname)
-            current = uow.identities.get(cluster.name, node.hostname, "tomcat")
+            current = uow.identities.get(cluster.name, node.hostname, "tomcat",
+                                         with_key=False)
         updated = replace(node, web_security=ws)
         tomcat = purpose("tomcat")
         # A CA-signed tomcat certificate is kept: only a self-signed one is regenerated.
-        regenerate = current is None or current.certificate.issuer == current.certificate.subject
-        identity = None
-        if regenerate:
-            length = key_size_of(current.key) if current and current.key else 2048
-            identity = self_signed_identity(self.ctx, tomcat, updated,
-                                            self.ctx.keygen(tomcat.key_type, length))
+        regenerate = current is None or is_self_signed(current.certificate)
+        identity = (replacement_self_signed(self.ctx, tomcat, updated, current)
+                    if regenerate else None)
         with self.ctx.uow() as uow:
             uow.lock_node(cluster.name, node.hostname)
             uow.clusters.update_node(cluster.name, updated)

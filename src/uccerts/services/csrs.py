@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from uccerts.domain.codec import csr_pem
 from uccerts.domain.csr import CsrOptions, CsrPlan, build_csr, plan_csr
@@ -73,13 +73,12 @@ class CsrService:
         with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             node = resolve_node(uow, cluster, hostname)
-            pending = uow.csrs.get(cluster.name, node.hostname, p.name)
+            pending = uow.csrs.get(cluster.name, node.hostname, p.name, with_key=False)
         if pending is None:
             raise NotFound(f"There is no CSR for {p.name} on {node.hostname}",
                            code="csr-not-found",
                            fix=f"Generate one: uccerts csr generate {node.hostname} {p.name}")
-        # The pending key never leaves the service layer.
-        return replace(pending, key=None)
+        return pending  # without its key: the pending key never leaves the store
 
     def pem(self, hostname: str, purpose_name: str) -> str:
         return csr_pem(self.get(hostname, purpose_name).csr)

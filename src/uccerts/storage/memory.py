@@ -133,8 +133,10 @@ class MemoryClusterRepo(_Repos):
 
 
 class MemoryIdentityRepo(_Repos):
-    def get(self, cluster: str, node: str, purpose: str) -> Identity | None:
-        return self.s.identities.get((cluster, node.lower(), purpose))
+    def get(self, cluster: str, node: str, purpose: str, *, with_key: bool = True
+            ) -> Identity | None:
+        found = self.s.identities.get((cluster, node.lower(), purpose))
+        return found if found is None or with_key else replace(found, key=None)
 
     def list(self, cluster: str, node: str | None = None) -> builtins.list[Identity]:
         order = self.node_order(cluster)
@@ -152,8 +154,10 @@ class MemoryIdentityRepo(_Repos):
 
 
 class MemoryCsrRepo(_Repos):
-    def get(self, cluster: str, node: str, purpose: str) -> PendingCsr | None:
-        return self.s.csrs.get((cluster, node.lower(), purpose))
+    def get(self, cluster: str, node: str, purpose: str, *, with_key: bool = True
+            ) -> PendingCsr | None:
+        found = self.s.csrs.get((cluster, node.lower(), purpose))
+        return found if found is None or with_key else replace(found, key=None)
 
     def list(self, cluster: str, node: str | None = None) -> builtins.list[PendingCsr]:
         order = self.node_order(cluster)

@@ -53,8 +53,9 @@ class ClusterRepo(Protocol):
 
 
 class IdentityRepo(Protocol):
-    def get(self, cluster: str, node: str, purpose: str) -> Identity | None:
-        """The identity with its private key unsealed."""
+    def get(self, cluster: str, node: str, purpose: str, *, with_key: bool = True
+            ) -> Identity | None:
+        """The identity, with its private key unsealed unless ``with_key`` is False."""
 
     def list(self, cluster: str, node: str | None = None) -> builtins.list[Identity]:
         """Identities without keys (``key`` is None)."""
@@ -64,8 +65,9 @@ class IdentityRepo(Protocol):
 
 
 class CsrRepo(Protocol):
-    def get(self, cluster: str, node: str, purpose: str) -> PendingCsr | None:
-        """The pending CSR with its private key unsealed."""
+    def get(self, cluster: str, node: str, purpose: str, *, with_key: bool = True
+            ) -> PendingCsr | None:
+        """The pending CSR, with its private key unsealed unless ``with_key`` is False."""
 
     def list(self, cluster: str, node: str | None = None) -> builtins.list[PendingCsr]:
         """Pending CSRs without keys."""

@@ -224,11 +224,14 @@ class SqlIdentityRepo:
     def __init__(self, tx: _Tx, sealer: Sealer) -> None:
         self._tx, self._sealer = tx, sealer
 
-    def get(self, cluster: str, node: str, purpose: str) -> Identity | None:
+    def get(self, cluster: str, node: str, purpose: str, *, with_key: bool = True
+            ) -> Identity | None:
         row = self._tx.execute(_on_nodes(t.identities, cluster, node)
                                .where(t.identities.c.purpose == purpose)).first()
         if row is None:
             return None
+        if not with_key:
+            return t.identity_from_row(row, None)
         ctx = _seal_context("identity", cluster, row.hostname, purpose)
         return t.identity_from_row(row, self._sealer.open_key(row.sealed_key, ctx))
 
@@ -254,11 +257,14 @@ class SqlCsrRepo:
     def __init__(self, tx: _Tx, sealer: Sealer) -> None:
         self._tx, self._sealer = tx, sealer
 
-    def get(self, cluster: str, node: str, purpose: str) -> PendingCsr | None:
+    def get(self, cluster: str, node: str, purpose: str, *, with_key: bool = True
+            ) -> PendingCsr | None:
         row = self._tx.execute(_on_nodes(t.csrs, cluster, node)
                                .where(t.csrs.c.purpose == purpose)).first()
         if row is None:
             return None
+        if not with_key:
+            return t.csr_from_row(row, None)
         ctx = _seal_context("csr", cluster, row.hostname, purpose)
         return t.csr_from_row(row, self._sealer.open_key(row.sealed_key, ctx))
 
