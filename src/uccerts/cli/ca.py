@@ -43,7 +43,9 @@ def _service(settings: Settings) -> LabCaService:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    from uccerts.domain.inspect import iso_utc
+
+    return iso_utc(moment)
 
 
 @ca_app.command("init")
@@ -135,9 +137,8 @@ def _parse_time(text: str | None) -> datetime | None:
 
 
 def _leaf_doc(leaf: x509.Certificate) -> dict[str, Any]:
-    from cryptography.hazmat.primitives import hashes
-
     from uccerts.domain.names import sans_of, subject_line
+    from uccerts.services.views import sha256_of
 
     return {
         # Fields outside CN, OU, O, L, ST, C still show, in RFC 4514 form.
@@ -147,7 +148,7 @@ def _leaf_doc(leaf: x509.Certificate) -> dict[str, Any]:
         "serial": format(leaf.serial_number, "x"),
         "not_before": _iso(leaf.not_valid_before_utc),
         "not_after": _iso(leaf.not_valid_after_utc),
-        "sha256": leaf.fingerprint(hashes.SHA256()).hex(),
+        "sha256": sha256_of(leaf),
     }
 
 

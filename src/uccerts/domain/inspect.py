@@ -66,7 +66,9 @@ def serial_bytes(serial: int) -> bytes:
 
 
 def iso_utc(when: dt.datetime) -> str:
-    """ISO 8601 UTC with ``Z`` (cli.md Global)."""
+    """ISO 8601 UTC with ``Z`` (cli.md Global); a naive time is taken as UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -22,13 +22,13 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
 from uccerts.config import Settings
 from uccerts.domain import codec
 from uccerts.domain.names import subject_line
 from uccerts.enroll.labca import LabCA, SignedBundle, SignOptions
 from uccerts.errors import InvalidInput, NotFound, SystemFailure
+from uccerts.services.views import sha256_of
 from uccerts.storage.secrets import Sealer, load_or_create_master_key
 
 ROOT_PEM = "root.pem"
@@ -51,7 +51,7 @@ class CaCertInfo:
     @classmethod
     def of(cls, cert: x509.Certificate) -> CaCertInfo:
         return cls(subject_line(cert.subject), cert.serial_number,
-                   cert.not_valid_after_utc, cert.fingerprint(hashes.SHA256()).hex())
+                   cert.not_valid_after_utc, sha256_of(cert))
 
 
 @dataclass(frozen=True)

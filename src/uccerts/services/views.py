@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
-from uccerts.domain.codec import certificate_der, certificate_pem
-from uccerts.domain.inspect import key_description
+from uccerts.domain.codec import certificate_pem
+from uccerts.domain.inspect import iso_utc, key_description
 from uccerts.domain.model import Cluster, Identity, Node, PendingCsr, TrustEntry
 from uccerts.domain.names import common_name, sans_of
 
-
-def iso(t: dt.datetime) -> str:
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+iso = iso_utc  # every face writes times one way (cli.md Global)
 
 
 def sha256_of(cert: x509.Certificate) -> str:
-    return hashlib.sha256(certificate_der(cert)).hexdigest()
+    """The certificate's SHA-256 fingerprint (of its DER), lower-case hex."""
+    return cert.fingerprint(hashes.SHA256()).hex()
 
 
 def is_self_signed(cert: x509.Certificate) -> bool:
