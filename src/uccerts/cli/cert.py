@@ -29,12 +29,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every identity and trust certificate with its expiry."""
         with handled(as_json):
-            views = state(ctx).services().certificates.list(node, purpose, kind)
-            if expires_within is not None:
-                import datetime as dt
-
-                limit = dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_within)
-                views = [v for v in views if v.expires <= limit]
+            views = state(ctx).services().certificates.list(
+                node, purpose, kind, expiring_within_days=expires_within)
             if as_json:
                 emit_json([v.to_dict() for v in views])
                 return

@@ -12,7 +12,7 @@ from cryptography import x509
 from uccerts.domain.checks import UploadVerdict, check_identity_upload
 from uccerts.domain.codec import load_certificates
 from uccerts.domain.findings import Finding
-from uccerts.domain.model import Cluster, Identity, Node, PendingCsr
+from uccerts.domain.model import Cluster, Identity, Node, PendingCsr, TrustEntry
 from uccerts.domain.names import common_name
 from uccerts.domain.purposes import (
     PURPOSES,
@@ -24,7 +24,13 @@ from uccerts.domain.purposes import (
 )
 from uccerts.errors import FindingsError, NotFound, UsageError
 from uccerts.services.cluster import identity_filename, replacement_self_signed
-from uccerts.services.context import Context, lock_cluster, resolve_cluster, resolve_node
+from uccerts.services.context import (
+    Context,
+    find_node,
+    lock_cluster,
+    resolve_cluster,
+    resolve_node,
+)
 from uccerts.services.restarts import RestartNeeded, restarts_for
 from uccerts.services.trust import Installed, TrustService, clean_description, import_trust
 from uccerts.services.views import CertView, identity_view, sha256_of, trust_view
@@ -114,25 +120,31 @@ class CertificateService:
     # --- reading ---------------------------------------------------------------------
 
     def list(self, hostname: str | None = None, purpose_name: str | None = None,
-             kind: str | None = None) -> builtins.list[CertView]:
+             kind: str | None = None, *, expiring_within_days: int | None = None
+             ) -> builtins.list[CertView]:
+        """Identity and trust certificates, as the appliance lists them: node by node,
+        identities first, catalogue order; optionally only those expiring soon."""
         if kind not in (None, "own", "trust"):
             raise UsageError(f"Unknown type '{kind}'", code="invalid-type",
                              fix="Use --type own or --type trust")
-        wanted = purpose_name.strip().lower() if purpose_name else None
-        if wanted and not is_trust_store(wanted):
-            purpose(wanted)  # an unknown name is a usage error, not an empty list
+        store = trust_store(purpose_name).name if purpose_name and is_trust_store(
+            purpose_name) else None
+        identity = purpose(purpose_name).name if purpose_name and not store else None
         with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
-            node = resolve_node(uow, cluster, hostname).hostname if hostname else None
-            views: builtins.list[CertView] = []
-            if kind in (None, "own"):
-                views += [identity_view(i) for i in uow.identities.list(cluster.name, node)]
-            if kind in (None, "trust"):
-                views += [trust_view(t) for t in uow.trust.list(cluster.name, node)]
-            order = {n.hostname: i for i, n in enumerate(uow.clusters.nodes(cluster.name))}
-        if wanted:
-            views = [v for v in views if v.purpose.lower() == wanted]
-        # As the appliance lists them: node by node, identities first, catalogue order.
+            nodes = uow.clusters.nodes(cluster.name)
+            node = find_node(cluster, nodes, hostname).hostname if hostname else None
+            own: builtins.list[Identity | TrustEntry] = []
+            if kind in (None, "own") and not store:
+                own += [i for i in uow.identities.list(cluster.name, node)
+                        if identity in (None, i.purpose)]
+            if kind in (None, "trust") and not identity:
+                own += uow.trust.list(cluster.name, node, store)
+        if expiring_within_days is not None:
+            limit = self.ctx.clock() + dt.timedelta(days=expiring_within_days)
+            own = [c for c in own if c.certificate.not_valid_after_utc <= limit]
+        views = [identity_view(c) if isinstance(c, Identity) else trust_view(c) for c in own]
+        order = {n.hostname: i for i, n in enumerate(nodes)}
         return sorted(views, key=lambda v: (order.get(v.node, 99), v.type != "own",
                                             CATALOGUE_ORDER.get(v.purpose, 99), v.filename))
 

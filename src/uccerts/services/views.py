@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -51,10 +50,6 @@ class CertView:
         if not with_pem:
             del out["pem"]
         return out
-
-    @property
-    def expires(self) -> dt.datetime:
-        return dt.datetime.strptime(self.not_after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 
 
 def _cert_view(node: str, purpose: str, kind: str, filename: str, cert: x509.Certificate,
