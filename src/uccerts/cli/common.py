@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
-from uccerts.cli.output import emit_json, io_error, read_input, report_error, say, warn
+from uccerts.cli.output import (
+    emit_json,
+    internal_error,
+    io_error,
+    read_input,
+    report_error,
+    say,
+    warn,
+)
 from uccerts.errors import UccertsError
 
 if TYPE_CHECKING:
@@ -94,12 +102,7 @@ def handled(as_json: bool = False) -> Iterator[None]:
         # A bug: say so plainly. UCCERTS_DEBUG=1 shows the traceback for a report.
         if os.environ.get("UCCERTS_DEBUG"):
             raise
-        from uccerts.errors import UccertsError as Internal
-
-        fail(Internal(f"Unexpected internal error ({type(exc).__name__}): {exc}",
-                      code="internal-error",
-                      fix="Nothing was changed. Run again with UCCERTS_DEBUG=1 and report "
-                          "the traceback"), as_json)
+        fail(internal_error(exc), as_json)
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 _GLOBAL_WITH_VALUE = ("--home", "--db", "--cluster")
 
@@ -59,6 +60,9 @@ def fast_path(argv: list[str]) -> int | None:
 
 
 def run() -> None:
+    # cryptography warns on every read of an over-long name attribute (a CN of 100
+    # characters, which real CAs issue): uccerts shows such names, it does not nag.
+    warnings.filterwarnings("ignore", message="Attribute's length must be", category=UserWarning)
     code = fast_path(sys.argv[1:])
     if code is not None:
         sys.exit(code)

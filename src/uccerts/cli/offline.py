@@ -7,9 +7,18 @@ Each function prints its result and returns the exit code.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
-from uccerts.cli.output import emit_json, io_error, read_input, report_error, say, warn
+from uccerts.cli.output import (
+    emit_json,
+    internal_error,
+    io_error,
+    read_input,
+    report_error,
+    say,
+    warn,
+)
 from uccerts.errors import UccertsError, UsageError
 
 
@@ -22,6 +31,10 @@ def _guarded(as_json: bool, work: Callable[[], int]) -> int:
         return 0
     except OSError as exc:
         return report_error(io_error(exc), as_json)
+    except Exception as exc:  # a bug: the same plain answer as every other command
+        if os.environ.get("UCCERTS_DEBUG"):
+            raise
+        return report_error(internal_error(exc), as_json)
 
 
 def decode(file: str, as_json: bool) -> int:

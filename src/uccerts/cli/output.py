@@ -31,10 +31,14 @@ def warn(text: str) -> None:
 
 
 def read_input(path: str) -> bytes:
-    """Read a file argument; ``-`` is standard input."""
+    """Read a file argument; ``-`` is standard input. Reading stops just past the
+    largest file uccerts accepts, so a wrong 5 GB file is refused, not loaded."""
+    from uccerts.domain.codec import MAX_FILE_BYTES
+
     if path == "-":
-        return sys.stdin.buffer.read()
-    return Path(path).read_bytes()
+        return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    with Path(path).open("rb") as stream:
+        return stream.read(MAX_FILE_BYTES + 1)
 
 
 def report_error(err: UccertsError, as_json: bool) -> int:
@@ -70,6 +74,14 @@ def write_findings(findings: Sequence[Finding]) -> None:
             warn(f"  detail: {f.detail['reason']}")
         if f.fix:
             warn(f"  fix: {f.fix}")
+
+
+def internal_error(exc: Exception) -> UccertsError:
+    """A bug, said plainly; nothing is changed (every write is one transaction)."""
+    return UccertsError(f"Unexpected internal error ({type(exc).__name__}): {exc}",
+                        code="internal-error",
+                        fix="Nothing was changed. Run again with UCCERTS_DEBUG=1 and report "
+                            "the traceback")
 
 
 def io_error(exc: OSError) -> UccertsError:
