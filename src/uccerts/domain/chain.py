@@ -64,6 +64,16 @@ class ChainResult:
 # --- gathering candidates ----------------------------------------------------------
 
 
+def is_ca(cert: x509.Certificate) -> bool:
+    """BasicConstraints CA:TRUE, or an old v1 root without extensions."""
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return cert.version is x509.Version.v1 and cert.subject == cert.issuer
+    except (ValueError, x509.DuplicateExtension):  # malformed or duplicated extensions
+        return False
+
+
 def is_self_signed(cert: x509.Certificate) -> bool:
     """Self-issued and signed by its own key (a root); never raises on odd input."""
     return cert.subject == cert.issuer and signed_by(cert, cert)

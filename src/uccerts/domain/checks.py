@@ -18,16 +18,17 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from uccerts.domain.chain import ChainResult, Lookup, find_issuer_path, verify_path
+from uccerts.domain import extensions
+from uccerts.domain.chain import ChainResult, Lookup, find_issuer_path, is_ca, verify_path
 from uccerts.domain.codec import INVALID_FILE, INVALID_FILE_MESSAGE
+from uccerts.domain.extensions import IPSEC_END_SYSTEM
 from uccerts.domain.findings import Finding, Severity
 from uccerts.domain.keys import public_key_hash, same_public_key
 from uccerts.domain.model import SanMatch
-from uccerts.domain.names import San, common_name, is_wildcard, sans_of
+from uccerts.domain.names import San, common_name, is_wildcard, san_set, sans_of
 from uccerts.domain.purposes import NO_USAGE, KeyType, Purpose
 from uccerts.domain.truststore import EXPIRED_CODE, EXPIRED_MESSAGE, order_root_first
 
-IPSEC_END_SYSTEM = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.5")
 MAX_RSA_BITS = 4096
 CSR_PATH = "/usr/local/platform/.security/{p}/keys/{p}.csr"
 
@@ -246,9 +247,9 @@ def pick_leaf(certs: Sequence[x509.Certificate],
     issuers = {c.issuer for c in certs if c.subject != c.issuer}
     ends = [c for c in certs if c.subject not in issuers]
     tiers = (
-        [c for c in ends if c.subject != c.issuer and not _is_ca(c)],
-        [c for c in ends if c.subject != c.issuer and _is_ca(c) and allow_ca],
-        [c for c in ends if c.subject == c.issuer and not _is_ca(c)],
+        [c for c in ends if c.subject != c.issuer and not is_ca(c)],
+        [c for c in ends if c.subject != c.issuer and is_ca(c) and allow_ca],
+        [c for c in ends if c.subject == c.issuer and not is_ca(c)],
     )
     candidates = [c for tier in tiers for c in tier]
     csr_key = _public_key(csr) if csr is not None else None
@@ -276,7 +277,7 @@ def _file_cas(others: Sequence[x509.Certificate], chain: Sequence[x509.Certifica
               ) -> tuple[x509.Certificate, ...]:
     """CA certificates of the file that the verified path uses, root first: unrelated
     extras are not imported into the trust store."""
-    return tuple(order_root_first([c for c in others if c in chain and _is_ca(c)]))
+    return tuple(order_root_first([c for c in others if c in chain and is_ca(c)]))
 
 
 def _no_leaf(purpose: Purpose, certs: Sequence[x509.Certificate]) -> Finding:
@@ -285,16 +286,6 @@ def _no_leaf(purpose: Purpose, certs: Sequence[x509.Certificate]) -> Finding:
                    fix=f"Upload the certificate the CA issued for the {purpose.name} CSR; "
                        f"CA certificates go to {purpose.trust_store or 'a trust store'}",
                    detail={"reason": why})
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    """BasicConstraints CA:TRUE, or an old v1 root without extensions."""
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return cert.version is x509.Version.v1 and cert.subject == cert.issuer
-    except (ValueError, x509.DuplicateExtension):  # malformed or duplicated extensions
-        return False
 
 
 def _public_key(obj: x509.Certificate | x509.CertificateSigningRequest) -> object | None:
@@ -325,7 +316,7 @@ def _sans(obj: x509.Certificate | x509.CertificateSigningRequest) -> list[str]:
 
 def _missing_from(names: list[str], other: list[str]) -> list[str]:
     """Names of ``names`` absent from ``other`` (compared as §5 says), in their order."""
-    have = {San.parse(n) for n in other}
+    have = san_set(other)
     out: list[str] = []
     for n in names:
         if San.parse(n) not in have and n not in out:
@@ -349,32 +340,31 @@ def _san_fix(added: list[str], dropped: list[str], csr_sans: list[str],
     return fix
 
 
-_EKU_BITS = (("server_auth", ExtendedKeyUsageOID.SERVER_AUTH, "serverAuth"),
-             ("client_auth", ExtendedKeyUsageOID.CLIENT_AUTH, "clientAuth"),
-             ("ipsec_end_system", IPSEC_END_SYSTEM, "IPsec end system"))
+_KU_LABELS = {"digital_signature": "digitalSignature", "key_encipherment": "keyEncipherment",
+              "data_encipherment": "dataEncipherment", "key_agreement": "keyAgreement",
+              "key_cert_sign": "keyCertSign"}
+_EKU_LABELS = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
+               ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
+               IPSEC_END_SYSTEM: "IPsec end system"}
 
 
 def _missing_usage(cert: x509.Certificate, purpose: Purpose) -> list[str]:
-    usage = purpose.usage
-    if usage == NO_USAGE:
+    """The bits the CSR asked for (extensions.py, domain.md §3) that the certificate
+    lacks; an absent extension restricts nothing (RFC 5280)."""
+    if purpose.usage == NO_USAGE:
         return []
     missing: list[str] = []
+    requested = extensions.key_usage(purpose)
     ku = _extension(cert, x509.KeyUsage)
     if isinstance(ku, x509.KeyUsage):
-        wanted = [("digital_signature", "digitalSignature")]
-        if purpose.key_type is KeyType.RSA:
-            wanted += [("key_encipherment", "keyEncipherment")] * usage.key_encipherment
-            wanted += [("data_encipherment", "dataEncipherment")] * usage.data_encipherment
-        elif usage.key_encipherment:  # EC keys agree on keys instead of enciphering
-            wanted += [("key_agreement", "keyAgreement")]
-        wanted += [("key_cert_sign", "keyCertSign")] * usage.key_cert_sign
-        missing += [label for attr, label in wanted if not getattr(ku, attr)]
+        missing += [label for attr, label in _KU_LABELS.items()
+                    if getattr(requested, attr) and not getattr(ku, attr)]
+    wanted = extensions.extended_key_usage(purpose)
     eku = _extension(cert, x509.ExtendedKeyUsage)
-    if isinstance(eku, x509.ExtendedKeyUsage) and \
+    if wanted and isinstance(eku, x509.ExtendedKeyUsage) and \
             ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:
-        missing += [label for attr, oid, label in _EKU_BITS
-                    if getattr(usage, attr) and oid not in eku]
-    if usage.ca_pathlen0:
+        missing += [_EKU_LABELS[oid] for oid in wanted if oid not in eku]
+    if purpose.usage.ca_pathlen0:
         bc = _extension(cert, x509.BasicConstraints)
         if not (isinstance(bc, x509.BasicConstraints) and bc.ca and bc.path_length == 0):
             missing.append("basicConstraints CA:TRUE pathlen:0")

@@ -14,7 +14,14 @@ from cryptography import x509
 from uccerts.domain import extensions
 from uccerts.domain.keys import HASHES, PrivateKey, validate_key_settings
 from uccerts.domain.model import Distribution, Node, WebSecurity
-from uccerts.domain.names import San, build_subject, check_dns_name, is_wildcard, parse_ip
+from uccerts.domain.names import (
+    San,
+    build_subject,
+    check_dns_name,
+    is_wildcard,
+    parse_ip,
+    unique_sans,
+)
 from uccerts.domain.purposes import KeyType, Purpose, Role, SanScope
 from uccerts.errors import InvalidInput, UsageError
 
@@ -54,17 +61,6 @@ def _scope_nodes(scope: SanScope, nodes: Sequence[Node]) -> list[Node]:
     if scope is SanScope.IMP:
         return [n for n in nodes if n.role is Role.IMP]
     return list(nodes)
-
-
-def _dedupe(names: Sequence[str]) -> tuple[str, ...]:
-    seen: set[San] = set()
-    out: list[str] = []
-    for name in names:
-        key = San.parse(name)
-        if key not in seen:
-            seen.add(key)
-            out.append(key.value)
-    return tuple(out)
 
 
 def _check_extra(name: str, *, allow_ip: bool) -> str:
@@ -129,9 +125,9 @@ def plan_csr(purpose: Purpose, node: Node, cluster_nodes: Sequence[Node], domain
                            code="invalid-common-name", fix="Shorten the common name")
 
     if options.exact_names:
-        sans = _dedupe([_check_extra(cn, allow_ip=not multi), *extra])
+        sans = unique_sans([_check_extra(cn, allow_ip=not multi), *extra])
     else:
-        sans = _dedupe([*([parent] if parent and options.include_parent_domain else []),
+        sans = unique_sans([*([parent] if parent and options.include_parent_domain else []),
                         *auto, *extra])
     subject = node.web_security if options.include_ou else replace(node.web_security,
                                                                     orgunit="")

@@ -45,6 +45,3 @@ def basic_constraints(purpose: Purpose) -> x509.BasicConstraints:
         return x509.BasicConstraints(ca=True, path_length=0)
     return x509.BasicConstraints(ca=False, path_length=None)
 
-
-def san_extension(names: list[x509.GeneralName]) -> x509.SubjectAlternativeName:
-    return x509.SubjectAlternativeName(names)

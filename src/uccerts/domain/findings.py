@@ -34,9 +34,6 @@ class Finding:
     def as_warning(self) -> Finding:
         return Finding(self.code, self.message, Severity.WARNING, self.fix, dict(self.detail))
 
-    def as_error(self) -> Finding:
-        return Finding(self.code, self.message, Severity.ERROR, self.fix, dict(self.detail))
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,

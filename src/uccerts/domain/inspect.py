@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from uccerts.domain.chain import is_ca
 from uccerts.domain.codec import INVALID_FILE
 from uccerts.domain.keys import public_key_hash
 from uccerts.domain.names import RDN_ORDER, rdns, sans_of
@@ -213,13 +214,6 @@ def summarize_certificate(cert: x509.Certificate) -> CertificateSummary:
     )
 
 
-def is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        return False
-
-
 def render_text(summary: CsrSummary) -> str:
     """The seed's summary table as ``Label: value`` lines (no trailing newline)."""
     lines = [summary.title, "Subject"]
@@ -305,6 +299,8 @@ def leaf_of(certs: Sequence[x509.Certificate]) -> x509.Certificate:
     """
     if not certs:
         raise InvalidInput("No certificate given", code=INVALID_FILE)
+    # Like checks.pick_leaf, without its CSR preference: decode and match must start
+    # fast and need no purpose rules.
     issuers = {c.issuer for c in certs if c.issuer != c.subject}
     candidates = [c for c in certs if c.subject not in issuers] or list(certs)
     non_ca = [c for c in candidates if not is_ca(c)]

@@ -85,6 +85,14 @@ def sans_of(obj: x509.Certificate | x509.CertificateSigningRequest) -> list[str]
     return out
 
 
+def unique_sans(names: Iterable[str]) -> tuple[str, ...]:
+    """Normalised names (DNS lower-case, IPs canonical), first occurrence kept."""
+    seen: dict[San, None] = {}
+    for name in names:
+        seen.setdefault(San.parse(name))
+    return tuple(s.value for s in seen)
+
+
 def san_set(names: Iterable[str]) -> frozenset[San]:
     """DNS names compare case-insensitively, IPs by value, order ignored (§5 rule 6)."""
     return frozenset(San.parse(n) for n in names)

@@ -78,10 +78,6 @@ class Purpose:
     restart_family: str = ""
 
     @property
-    def multi_server(self) -> bool:
-        return self.san_scope is not None
-
-    @property
     def family(self) -> str:
         return self.restart_family or self.name
 
@@ -176,10 +172,6 @@ def is_trust_store(name: str) -> bool:
 
 def purposes_for(role: Role) -> tuple[Purpose, ...]:
     return tuple(p for p in PURPOSES if p.applies_to(role))
-
-
-def stores_for(role: Role) -> tuple[TrustStore, ...]:
-    return tuple(s for s in TRUST_STORES if role in s.roles)
 
 
 # --- services (domain.md §8) -------------------------------------------------------

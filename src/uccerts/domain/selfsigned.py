@@ -9,7 +9,7 @@ from cryptography import x509
 from uccerts.domain import extensions
 from uccerts.domain.keys import HASHES, PrivateKey
 from uccerts.domain.model import Node
-from uccerts.domain.names import San, build_subject
+from uccerts.domain.names import San, build_subject, unique_sans
 from uccerts.domain.purposes import Purpose
 
 SELF_SIGNED_DAYS = 5 * 365
@@ -35,13 +35,7 @@ def build_self_signed(purpose: Purpose, node: Node, key: PrivateKey, *, now: dt.
     sans = [node.fqdn]
     if purpose.family == "tomcat":
         sans.extend(ws.alternate_hostnames)
-    general = []
-    seen: set[San] = set()
-    for name in sans:
-        san = San.parse(name)
-        if san not in seen:
-            seen.add(san)
-            general.append(san.to_general_name())
+    general = [San.parse(name).to_general_name() for name in unique_sans(sans)]
     public = key.public_key()
     builder = (
         x509.CertificateBuilder()
