@@ -24,13 +24,7 @@ from uccerts.domain.purposes import (
 )
 from uccerts.errors import FindingsError, NotFound, UsageError
 from uccerts.services.cluster import identity_filename, replacement_self_signed
-from uccerts.services.context import (
-    Context,
-    find_node,
-    lock_cluster,
-    resolve_cluster,
-    resolve_node,
-)
+from uccerts.services.context import Context, Site, find_node, locate, resolve_cluster
 from uccerts.services.restarts import RestartNeeded, restarts_for
 from uccerts.services.trust import Installed, TrustService, clean_description, import_trust
 from uccerts.services.views import CertView, identity_view, sha256_of, trust_view
@@ -69,11 +63,6 @@ class RegenerateResult:
     message: str
 
 
-def _node_of(uow: UnitOfWork, ctx: Context, hostname: str) -> tuple[Cluster, Node]:
-    cluster = resolve_cluster(uow, ctx.cluster)
-    return cluster, resolve_node(uow, cluster, hostname)
-
-
 def _identity_purpose(name: str) -> Purpose:
     p = purpose(name)
     if p.self_signed_only or p.trust_store is None:
@@ -100,16 +89,15 @@ def _verdict(uow: UnitOfWork, cluster: Cluster, node: Node, p: Purpose,
     return verdict, pending
 
 
-def _targets(uow: UnitOfWork, cluster: Cluster, node: Node, pending: PendingCsr | None
-             ) -> list[Node]:
+def _targets(uow: UnitOfWork, site: Site, pending: PendingCsr | None) -> list[Node]:
     """The nodes a CA-signed certificate goes to: every node its CSR named that still
     holds that CSR (a node whose CSR was replaced since keeps its own)."""
-    if pending is None or set(pending.nodes) <= {node.hostname}:
-        return [node]
-    same = {c.node for c in uow.csrs.list(cluster.name)
+    if pending is None or set(pending.nodes) <= {site.node.hostname}:
+        return [site.node]
+    same = {c.node for c in uow.csrs.list(site.cluster.name)
             if c.purpose == pending.purpose and c.csr == pending.csr}
-    return [n for n in uow.clusters.nodes(cluster.name)
-            if n.hostname in pending.nodes and n.hostname in same] or [node]
+    return [n for n in site.nodes
+            if n.hostname in pending.nodes and n.hostname in same] or [site.node]
 
 
 class CertificateService:
@@ -150,7 +138,8 @@ class CertificateService:
 
     def show(self, hostname: str, purpose_name: str, filename: str | None = None) -> CertView:
         with self.ctx.read() as uow:
-            cluster, node = _node_of(uow, self.ctx, hostname)
+            site = locate(uow, self.ctx.cluster, hostname)
+            cluster, node = site.cluster, site.node
             if is_trust_store(purpose_name):
                 store = trust_store(purpose_name)
                 if not filename:
@@ -192,12 +181,13 @@ class CertificateService:
             return UploadResult(hostname, trust_store(purpose_name).name, tuple(would_add))
         p = _identity_purpose(purpose_name)
         with self.ctx.read() as uow:
-            cluster, node = _node_of(uow, self.ctx, hostname)
+            site = locate(uow, self.ctx.cluster, hostname)
+            cluster, node = site.cluster, site.node
             node.require(p)
             certs = load_certificates(data)
             verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock(),
                                         with_key=False)
-            targets = _targets(uow, cluster, node, pending)
+            targets = _targets(uow, site, pending)
         if not verdict.ok or verdict.leaf is None or pending is None:
             raise FindingsError(verdict.findings)
         would = tuple(Installed(t.hostname, p.name, identity_filename(p.name),
@@ -209,12 +199,13 @@ class CertificateService:
                          description: str | None, strict: bool) -> UploadResult:
         store = trust_store(p.trust_store or "")
         with self.ctx.uow() as uow:
-            cluster, node = _node_of(uow, self.ctx, hostname)
+            site = locate(uow, self.ctx.cluster, hostname)
+            cluster, node = site.cluster, site.node
             node.require(p)
             certs = load_certificates(data)
             # Several nodes may change (multi-server, replicated trust): lock them all,
             # in the one global order, before reading what the checks depend on.
-            lock_cluster(uow, cluster.name)
+            site.lock_all(uow)
             verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock(),
                                         with_key=True)
             if not verdict.ok or verdict.leaf is None or pending is None:
@@ -223,7 +214,7 @@ class CertificateService:
                                        purpose=p.name,
                                        detail="; ".join(f.code for f in verdict.errors))
                 raise FindingsError(verdict.findings)
-            targets = _targets(uow, cluster, node, pending)
+            targets = _targets(uow, site, pending)
             installed: builtins.list[Installed] = []
             description = clean_description(
                 description, f"Certificate Signed by {common_name(verdict.leaf.issuer)}")
@@ -237,7 +228,7 @@ class CertificateService:
                                            sha256_of(verdict.leaf)))
             warnings = list(verdict.warnings)
             if verdict.ca_certificates:
-                added, skipped = import_trust(uow, self.ctx, cluster, store, node,
+                added, skipped = import_trust(uow, self.ctx, site, store,
                                               list(verdict.ca_certificates),
                                               "Trust Certificate", strict=False)
                 installed += added
@@ -255,7 +246,8 @@ class CertificateService:
                    hash_name: str | None = None) -> RegenerateResult:
         p = purpose(purpose_name)
         with self.ctx.read() as uow:
-            cluster, node = _node_of(uow, self.ctx, hostname)
+            site = locate(uow, self.ctx.cluster, hostname)
+            cluster, node = site.cluster, site.node
             node.require(p)
             current = uow.identities.get(cluster.name, node.hostname, p.name, with_key=False)
         identity = replacement_self_signed(self.ctx, p, node, current, key_length, hash_name)

@@ -56,8 +56,24 @@ def lock_nodes(uow: UnitOfWork, cluster: str, hostnames: Iterable[str]) -> None:
         uow.lock_node(cluster, hostname)
 
 
-def lock_cluster(uow: UnitOfWork, cluster: str) -> None:
-    lock_nodes(uow, cluster, (n.hostname for n in uow.clusters.nodes(cluster)))
+@dataclass(frozen=True)
+class Site:
+    """A node in its cluster, with the cluster's nodes as read once in this unit of
+    work (so a use case touching several nodes does not read the list again)."""
+
+    cluster: Cluster
+    node: Node
+    nodes: tuple[Node, ...]
+
+    def lock_all(self, uow: UnitOfWork) -> None:
+        """Lock every node: a change that may reach several (multi-server, replication)."""
+        lock_nodes(uow, self.cluster.name, (n.hostname for n in self.nodes))
+
+
+def locate(uow: UnitOfWork, cluster_name: str | None, hostname: str) -> Site:
+    cluster = resolve_cluster(uow, cluster_name)
+    nodes = tuple(uow.clusters.nodes(cluster.name))
+    return Site(cluster, find_node(cluster, nodes, hostname), nodes)
 
 
 def resolve_cluster(uow: UnitOfWork, name: str | None) -> Cluster:

@@ -9,12 +9,12 @@ from cryptography import x509
 
 from uccerts.domain.codec import load_certificates
 from uccerts.domain.findings import Finding
-from uccerts.domain.model import Cluster, Node, TrustEntry
+from uccerts.domain.model import Node, TrustEntry
 from uccerts.domain.names import common_name
 from uccerts.domain.purposes import TrustStore, trust_store
 from uccerts.domain.truststore import decide_trust_upload, order_root_first, trust_filename
 from uccerts.errors import FindingsError, NotFound, UsageError
-from uccerts.services.context import Context, lock_cluster, resolve_cluster, resolve_node
+from uccerts.services.context import Context, Site, locate
 from uccerts.services.views import sha256_of
 from uccerts.storage.ports import UnitOfWork
 
@@ -39,11 +39,12 @@ def clean_description(text: str | None, default: str) -> str:
     return text[:200] or default
 
 
-def store_nodes(uow: UnitOfWork, cluster: Cluster, store: TrustStore, node: Node) -> list[Node]:
-    """The nodes a change to ``store`` on ``node`` reaches: replicated stores go everywhere."""
+def store_nodes(site: Site, store: TrustStore) -> list[Node]:
+    """The nodes a change to ``store`` on the site's node reaches: replicated stores go
+    to every node whose role has them."""
     if not store.replicated:
-        return [node]
-    return [n for n in uow.clusters.nodes(cluster.name) if n.role in store.roles]
+        return [site.node]
+    return [n for n in site.nodes if n.role in store.roles]
 
 
 def check_store_on_node(store: TrustStore, node: Node) -> None:
@@ -66,8 +67,8 @@ class TrustChange:
         return Installed(self.node, store, self.filename, sha256_of(self.certificate))
 
 
-def plan_trust(uow: UnitOfWork, ctx: Context, cluster: Cluster, store: TrustStore,
-               node: Node, certs: Sequence[x509.Certificate], *, strict: bool
+def plan_trust(uow: UnitOfWork, ctx: Context, site: Site, store: TrustStore,
+               certs: Sequence[x509.Certificate], *, strict: bool
                ) -> tuple[list[TrustChange], list[Finding]]:
     """The §6 rule on every node the store reaches, without writing anything.
 
@@ -75,9 +76,10 @@ def plan_trust(uow: UnitOfWork, ctx: Context, cluster: Cluster, store: TrustStor
     certificates that came inside an identity upload, whose chain was verified): a
     certificate the store refuses is skipped and reported as a warning.
     """
+    cluster, node = site.cluster, site.node
     changes: list[TrustChange] = []
     findings: list[Finding] = []
-    for target in store_nodes(uow, cluster, store, node):
+    for target in store_nodes(site, store):
 
         def existing(cn: str, _t: Node = target) -> TrustEntry | None:
             return uow.trust.by_common_name(cluster.name, _t.hostname, store.name, cn)
@@ -101,23 +103,24 @@ def plan_trust(uow: UnitOfWork, ctx: Context, cluster: Cluster, store: TrustStor
     return changes, findings
 
 
-def import_trust(uow: UnitOfWork, ctx: Context, cluster: Cluster, store: TrustStore,
-                 node: Node, certs: Sequence[x509.Certificate], description: str,
+def import_trust(uow: UnitOfWork, ctx: Context, site: Site, store: TrustStore,
+                 certs: Sequence[x509.Certificate], description: str,
                  *, strict: bool) -> tuple[list[Installed], list[Finding]]:
-    """Plan, then write. The caller holds the cluster's node locks (``lock_cluster``)."""
-    changes, findings = plan_trust(uow, ctx, cluster, store, node, certs, strict=strict)
+    """Plan, then write. The caller holds the cluster's node locks (``Site.lock_all``)."""
+    changes, findings = plan_trust(uow, ctx, site, store, certs, strict=strict)
+    cluster = site.cluster.name
     for change in changes:
         if change.replaces:
-            uow.trust.delete(cluster.name, change.node, store.name, change.replaces)
-        uow.trust.add(cluster.name, TrustEntry(change.node, store.name, change.filename,
-                                               change.certificate, description, ctx.clock()))
+            uow.trust.delete(cluster, change.node, store.name, change.replaces)
+        uow.trust.add(cluster, TrustEntry(change.node, store.name, change.filename,
+                                          change.certificate, description, ctx.clock()))
     installed = [c.installed(store.name) for c in changes]
     roots = [c for c in certs if c.issuer == c.subject]
     if store.also_copy_roots_to and roots:
         # CAPF's issuing root must also be in CallManager-trust (domain.md §3); one
         # already there (or a newer one of the same name) is not an error.
-        more, _ = import_trust(uow, ctx, cluster, trust_store(store.also_copy_roots_to), node,
-                               roots, description, strict=False)
+        more, _ = import_trust(uow, ctx, site, trust_store(store.also_copy_roots_to), roots,
+                               description, strict=False)
         installed += more
     return installed, findings
 
@@ -131,13 +134,13 @@ class TrustService:
         store = trust_store(store_name)
         desc = clean_description(description, DEFAULT_DESCRIPTION)
         with self.ctx.uow() as uow:
-            cluster = resolve_cluster(uow, self.ctx.cluster)
-            node = resolve_node(uow, cluster, hostname)
+            site = locate(uow, self.ctx.cluster, hostname)
+            cluster, node = site.cluster, site.node
             check_store_on_node(store, node)
             ordered = order_root_first(load_certificates(data))
-            lock_cluster(uow, cluster.name)
+            site.lock_all(uow)
             try:
-                installed, _ = import_trust(uow, self.ctx, cluster, store, node, ordered, desc,
+                installed, _ = import_trust(uow, self.ctx, site, store, ordered, desc,
                                             strict=True)
             except FindingsError as err:
                 uow.rollback()
@@ -154,19 +157,19 @@ class TrustService:
         """What ``upload`` would install, or its ``FindingsError``; nothing is written."""
         store = trust_store(store_name)
         with self.ctx.read() as uow:
-            cluster = resolve_cluster(uow, self.ctx.cluster)
-            node = resolve_node(uow, cluster, hostname)
-            check_store_on_node(store, node)
-            changes, _ = plan_trust(uow, self.ctx, cluster, store, node,
+            site = locate(uow, self.ctx.cluster, hostname)
+            check_store_on_node(store, site.node)
+            changes, _ = plan_trust(uow, self.ctx, site, store,
                                     order_root_first(load_certificates(data)), strict=True)
         return [c.installed(store.name) for c in changes]
 
     def delete(self, hostname: str, store_name: str, filename: str) -> list[Installed]:
         store = trust_store(store_name)
         with self.ctx.uow() as uow:
-            cluster = resolve_cluster(uow, self.ctx.cluster)
-            node = resolve_node(uow, cluster, hostname)
+            site = locate(uow, self.ctx.cluster, hostname)
+            cluster, node = site.cluster, site.node
             check_store_on_node(store, node)
+            site.lock_all(uow)
             entry = uow.trust.get(cluster.name, node.hostname, store.name, filename)
             if entry is None:
                 raise NotFound(f"No file '{filename}' in {store.name} on {node.hostname}",
@@ -174,10 +177,9 @@ class TrustService:
                                fix=f"See `uccerts cert list --node {node.hostname} "
                                    f"--type trust --purpose {store.name}`")
             removed = []
-            lock_cluster(uow, cluster.name)
             # A delete in a replicated store is cluster-wide: the same certificate goes
             # from every node, whatever its file is called there.
-            for target in store_nodes(uow, cluster, store, node):
+            for target in store_nodes(site, store):
                 for other in uow.trust.by_subject(cluster.name, target.hostname, store.name,
                                                   entry.certificate.subject):
                     if other.certificate == entry.certificate:
