@@ -75,6 +75,7 @@ class Cluster:
     san_match: SanMatch = SanMatch.EXACT
     phone_count: int = 0
     id: int | None = None
+    ctl_sha256: str | None = None  # the cluster's current CTL file (``ctl update``)
 
 
 @dataclass(frozen=True)
@@ -155,3 +156,28 @@ class AuditEntry:
     detail: str = ""
     source: str = "cli"
     cluster: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceLoad:
+    """What a service loaded when it last started, kept so a restarted `serve` brings it
+    back unchanged."""
+
+    node: str  # host name
+    service: str  # full service name as in purposes.SERVICES, e.g. "Cisco Tomcat"
+    state: str  # "STARTED" | "STOPPED"
+    certificate: x509.Certificate | None = None
+    key: PrivateKey | None = None
+    snapshot: bytes = b""  # service-specific prepared data (e.g. TFTP's signed files)
+    loaded_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class PhoneRecord:
+    """A simulated phone and the trust files it last accepted."""
+
+    mac: str  # 12 upper-case hex digits
+    tftp_node: str  # host name
+    cm_node: str  # host name of its CallManager node
+    itl_sha256: str | None = None  # the ITL file it last accepted (in the trust-file store)
+    ctl_sha256: str | None = None

@@ -14,13 +14,22 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from cryptography import x509
 
-from uccerts.domain.model import AuditEntry, Cluster, Identity, Node, PendingCsr, TrustEntry
+from uccerts.domain.model import (
+    AuditEntry,
+    Cluster,
+    Identity,
+    Node,
+    PendingCsr,
+    PhoneRecord,
+    ServiceLoad,
+    TrustEntry,
+)
 from uccerts.domain.purposes import Role
 from uccerts.domain.truststore import store_key
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
@@ -48,12 +57,16 @@ class _State:
     settings: dict[str, bytes] = field(default_factory=dict)
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)
     next_id: int = 1
+    loads: dict[tuple[str, str, str], ServiceLoad] = field(default_factory=dict)
+    phones: dict[tuple[str, str], PhoneRecord] = field(default_factory=dict)  # (cluster, mac)
+    files: dict[str, bytes] = field(default_factory=dict)
 
     def copy(self) -> _State:
         # Values are frozen dataclasses: copying the containers is a full snapshot.
         return _State(dict(self.clusters), dict(self.nodes), dict(self.identities),
                       dict(self.csrs), dict(self.trust), list(self.audit),
-                      dict(self.settings), dict(self.accounts), self.next_id)
+                      dict(self.settings), dict(self.accounts), self.next_id,
+                      dict(self.loads), dict(self.phones), dict(self.files))
 
 
 class _Repos:
@@ -116,7 +129,8 @@ class MemoryClusterRepo(_Repos):
             raise NotFound(f"Cluster {cluster.name} does not exist", code="cluster-not-found")
         self.s.clusters[cluster.name] = replace(
             old, security_mode=cluster.security_mode, sso_enabled=cluster.sso_enabled,
-            san_match=cluster.san_match, phone_count=cluster.phone_count)
+            san_match=cluster.san_match, phone_count=cluster.phone_count,
+            ctl_sha256=cluster.ctl_sha256)
 
     def nodes(self, cluster: str) -> builtins.list[Node]:
         order = self.node_order(cluster)
@@ -267,6 +281,73 @@ class MemoryAccountRepo(_Repos):
         return self.s.accounts.pop(username, None) is not None
 
 
+class MemoryRuntimeRepo(_Repos):
+    def loads(self, cluster: str) -> builtins.list[ServiceLoad]:
+        order = self.node_order(cluster)
+        return self.select(self.s.loads, cluster, None, lambda k: (order[k[1]], k[2]))
+
+    def put_load(self, cluster: str, load: ServiceLoad) -> None:
+        stored = self.require_node(cluster, load.node)
+        self.s.loads[(cluster, stored.hostname.lower(), load.service)] = replace(
+            load, node=stored.hostname, snapshot=bytes(load.snapshot),
+            loaded_at=None if load.loaded_at is None else _utc(load.loaded_at))
+
+    def delete_load(self, cluster: str, node: str, service: str) -> bool:
+        self.require_node(cluster, node)
+        return self.s.loads.pop((cluster, node.lower(), service), None) is not None
+
+
+def _phone_exists(mac: str, cluster: str, *, given_twice: bool = False) -> Refused:
+    what = (f"Phone {mac} is given twice" if given_twice else
+            f"Phone {mac} is already in cluster {cluster}")
+    return Refused(what, code="phone-exists",
+                   fix="Leave out the MACs the cluster already has, or delete its phones first")
+
+
+class MemoryPhoneRepo(_Repos):
+    def require_cluster(self, cluster: str) -> None:
+        if cluster not in self.s.clusters:
+            raise NotFound(f"Cluster {cluster} does not exist", code="cluster-not-found")
+
+    def list(self, cluster: str) -> builtins.list[PhoneRecord]:
+        return [self.s.phones[k] for k in sorted(k for k in self.s.phones if k[0] == cluster)]
+
+    def add(self, cluster: str, phones: Sequence[PhoneRecord]) -> None:
+        self.require_cluster(cluster)
+        new: dict[tuple[str, str], PhoneRecord] = {}
+        for phone in phones:  # everything checked before anything is stored
+            key = (cluster, phone.mac)
+            if key in new:
+                raise _phone_exists(phone.mac, cluster, given_twice=True)
+            tftp, cm = (self.require_node(cluster, h) for h in (phone.tftp_node, phone.cm_node))
+            new[key] = replace(phone, tftp_node=tftp.hostname, cm_node=cm.hostname)
+        taken = sorted(k[1] for k in new if k in self.s.phones)
+        if taken:
+            raise _phone_exists(taken[0], cluster)
+        self.s.phones.update(new)
+
+    def set_trust(self, cluster: str, updates: Sequence[tuple[str, str | None, str | None]]
+                  ) -> None:
+        self.require_cluster(cluster)
+        for mac, itl, ctl in updates:
+            old = self.s.phones.get((cluster, mac))
+            if old is not None:
+                self.s.phones[(cluster, mac)] = replace(old, itl_sha256=itl, ctl_sha256=ctl)
+
+    def delete_all(self, cluster: str) -> int:
+        self.require_cluster(cluster)
+        keys = [k for k in self.s.phones if k[0] == cluster]
+        for key in keys:
+            del self.s.phones[key]
+        return len(keys)
+
+    def put_file(self, sha256: str, content: bytes) -> None:
+        self.s.files.setdefault(sha256, bytes(content))
+
+    def file(self, sha256: str) -> bytes | None:
+        return self.s.files.get(sha256)
+
+
 class MemoryUnitOfWork:
     """Takes the store's lock and a private copy at first use, like a lazy BEGIN."""
 
@@ -281,6 +362,8 @@ class MemoryUnitOfWork:
         self.audit: ports.AuditRepo = MemoryAuditRepo(self)
         self.settings: ports.SettingsRepo = MemorySettingsRepo(self)
         self.accounts: ports.AccountRepo = MemoryAccountRepo(self)
+        self.runtime: ports.RuntimeRepo = MemoryRuntimeRepo(self)
+        self.phones: ports.PhoneRepo = MemoryPhoneRepo(self)
 
     @property
     def state(self) -> _State:

@@ -16,7 +16,7 @@ A unit of work is one transaction::
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from cryptography import x509
@@ -27,6 +27,8 @@ from uccerts.domain.model import (
     Identity,
     Node,
     PendingCsr,
+    PhoneRecord,
+    ServiceLoad,
     TrustEntry,
 )
 
@@ -40,7 +42,8 @@ class ClusterRepo(Protocol):
     def list(self) -> builtins.list[Cluster]: ...
 
     def update(self, cluster: Cluster) -> None:
-        """Update settings (security_mode, sso_enabled, san_match, phone_count) by name."""
+        """Update settings (security_mode, sso_enabled, san_match, phone_count,
+        ctl_sha256) by name."""
 
     def nodes(self, cluster: str) -> builtins.list[Node]:
         """Every node of the cluster, publisher first, then in insertion order."""
@@ -133,6 +136,52 @@ class AccountRepo(Protocol):
     def remove(self, username: str) -> bool: ...
 
 
+class RuntimeRepo(Protocol):
+    """What each service of the running cluster (``serve``) last loaded, by node and
+    service name, so that a restarted ``serve`` brings every service back unchanged."""
+
+    def loads(self, cluster: str) -> builtins.list[ServiceLoad]:
+        """Every stored load of the cluster's nodes, keys unsealed; publisher first, then
+        node insertion order, then service name. Empty for an unknown cluster."""
+
+    def put_load(self, cluster: str, load: ServiceLoad) -> None:
+        """Insert or replace the load of (node, service). Certificate and key may be None
+        (a STOPPED service that never loaded). Raises ``NotFound`` (cluster-not-found,
+        node-not-found)."""
+
+    def delete_load(self, cluster: str, node: str, service: str) -> bool:
+        """True if there was one. Raises ``NotFound`` for an unknown node."""
+
+
+class PhoneRepo(Protocol):
+    """The cluster's simulated phones and a content-addressed store of the signed
+    ITL/CTL files they accepted (shared by all clusters, never deleted with one)."""
+
+    def list(self, cluster: str) -> builtins.list[PhoneRecord]:
+        """Ordered by MAC; empty for an unknown cluster."""
+
+    def add(self, cluster: str, phones: Sequence[PhoneRecord]) -> None:
+        """Insert all or none. Raises ``Refused`` (phone-exists) for a MAC already in the
+        cluster or given twice, ``NotFound`` (cluster-not-found, node-not-found) for an
+        unknown cluster or TFTP/CallManager host name (case-insensitive)."""
+
+    def set_trust(self, cluster: str, updates: Sequence[tuple[str, str | None, str | None]]
+                  ) -> None:
+        """Set (mac, itl_sha256, ctl_sha256) of many phones at once. A MAC not in the
+        cluster is skipped (a phone deleted meanwhile); an unknown cluster is
+        ``NotFound``."""
+
+    def delete_all(self, cluster: str) -> int:
+        """Delete every phone of the cluster; how many. The trust files stay. Raises
+        ``NotFound`` (cluster-not-found) for an unknown cluster."""
+
+    def put_file(self, sha256: str, content: bytes) -> None:
+        """Store ``content`` under ``sha256`` (the caller's hex digest of it); storing the
+        same digest again is a no-op that keeps the first content."""
+
+    def file(self, sha256: str) -> bytes | None: ...
+
+
 class UnitOfWork(Protocol):
     clusters: ClusterRepo
     identities: IdentityRepo
@@ -141,6 +190,8 @@ class UnitOfWork(Protocol):
     audit: AuditRepo
     settings: SettingsRepo
     accounts: AccountRepo
+    runtime: RuntimeRepo
+    phones: PhoneRepo
 
     def __enter__(self) -> UnitOfWork: ...
 

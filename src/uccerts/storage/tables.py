@@ -13,8 +13,8 @@ only runs statements. Conventions, each for a reason:
 - Constraint names come from one naming convention so both backends (and the
   Alembic migration) carry the same names, and ``IntegrityError``s are comparable.
 
-The migration in ``migrations/versions`` must produce exactly these tables; a test
-compares them with Alembic's autogenerate diff on both backends.
+The migrations in ``migrations/versions``, run in order, must produce exactly these
+tables; a test compares them with Alembic's autogenerate diff on both backends.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ from uccerts.domain.model import (
     Identity,
     Node,
     PendingCsr,
+    PhoneRecord,
     SanMatch,
+    ServiceLoad,
     TrustEntry,
     WebSecurity,
 )
@@ -112,6 +114,7 @@ clusters = Table(
     Column("sso_enabled", Boolean, nullable=False),
     Column("san_match", String(SHORT), nullable=False),
     Column("phone_count", Integer, nullable=False),
+    Column("ctl_sha256", String(SHORT), nullable=True),  # added by revision 0002
 )
 
 nodes = Table(
@@ -195,6 +198,45 @@ trust = Table(
     Index("ix_trust_cn", "node_id", "store", "subject_cn"),
 )
 
+# What each service of the running cluster (``serve``) loaded when it last started.
+service_loads = Table(
+    "service_loads", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    Column("service", String(NAME), nullable=False),
+    Column("state", String(SHORT), nullable=False),
+    Column("der", LargeBinary, nullable=True),  # none for a service that never loaded
+    Column("sealed_key", LargeBinary, nullable=True),
+    Column("snapshot", LargeBinary, nullable=False),  # opaque to storage
+    Column("loaded_at", UtcDateTime, nullable=True),
+    UniqueConstraint("node_id", "service"),
+)
+
+# The simulated phones; the unique (cluster_id, mac) index also serves set_trust's
+# per-phone updates and the cluster's cascade.
+phones = Table(
+    "phones", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cluster_id", Integer, ForeignKey("clusters.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("mac", String(SHORT), nullable=False),
+    Column("tftp_node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("cm_node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("itl_sha256", String(SHORT), nullable=True),
+    Column("ctl_sha256", String(SHORT), nullable=True),
+    UniqueConstraint("cluster_id", "mac"),
+)
+
+# Signed ITL/CTL files by the SHA-256 of their content: shared by every cluster and
+# phone naming them, so they are not deleted with either.
+trust_files = Table(
+    "trust_files", metadata,
+    Column("sha256", String(SHORT), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+)
+
 # Audit rows name clusters and nodes as text, not by key: the record of an attempt
 # on an unknown or since-removed cluster must survive.
 audit = Table(
@@ -250,13 +292,13 @@ def subject_key(name: x509.Name) -> str:
 def cluster_from_row(row: Row[Any]) -> Cluster:
     return Cluster(name=row.name, domain=row.domain, security_mode=row.security_mode,
                    sso_enabled=bool(row.sso_enabled), san_match=SanMatch(row.san_match),
-                   phone_count=row.phone_count, id=row.id)
+                   phone_count=row.phone_count, id=row.id, ctl_sha256=row.ctl_sha256)
 
 
 def cluster_values(c: Cluster) -> dict[str, Any]:
     return {"name": c.name, "domain": c.domain, "security_mode": c.security_mode,
             "sso_enabled": c.sso_enabled, "san_match": SanMatch(c.san_match).value,
-            "phone_count": c.phone_count}
+            "phone_count": c.phone_count, "ctl_sha256": c.ctl_sha256}
 
 
 def node_from_row(row: Row[Any]) -> Node:
@@ -347,3 +389,29 @@ def audit_from_row(row: Row[Any]) -> AuditEntry:
     return AuditEntry(at=row.at, actor=row.actor, action=row.action, outcome=row.outcome,
                       node=row.node, purpose=row.purpose, detail=row.detail,
                       source=row.source, cluster=row.cluster)
+
+
+def service_load_values(load: ServiceLoad, sealed_key: bytes | None) -> dict[str, Any]:
+    der = load.certificate.public_bytes(Encoding.DER) if load.certificate else None
+    return {"service": load.service, "state": load.state, "der": der,
+            "sealed_key": sealed_key, "snapshot": bytes(load.snapshot),
+            "loaded_at": load.loaded_at}
+
+
+def service_load_from_row(row: Row[Any], key: PrivateKey | None) -> ServiceLoad:
+    cert = x509.load_der_x509_certificate(row.der) if row.der is not None else None
+    return ServiceLoad(node=row.hostname, service=row.service, state=row.state,
+                       certificate=cert, key=key, snapshot=bytes(row.snapshot),
+                       loaded_at=row.loaded_at)
+
+
+def phone_values(p: PhoneRecord, cluster_id: int, tftp_node_id: int, cm_node_id: int
+                 ) -> dict[str, Any]:
+    return {"cluster_id": cluster_id, "mac": p.mac, "tftp_node_id": tftp_node_id,
+            "cm_node_id": cm_node_id, "itl_sha256": p.itl_sha256, "ctl_sha256": p.ctl_sha256}
+
+
+def phone_from_row(row: Row[Any]) -> PhoneRecord:
+    """From a row carrying the host names as ``tftp_host`` and ``cm_host``."""
+    return PhoneRecord(mac=row.mac, tftp_node=row.tftp_host, cm_node=row.cm_host,
+                       itl_sha256=row.itl_sha256, ctl_sha256=row.ctl_sha256)
