@@ -30,6 +30,7 @@ from uccerts.errors import UccertsError
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
     from uccerts.config import Settings
+    from uccerts.services.control import ControlClient
 
 T = TypeVar("T")
 
@@ -64,6 +65,13 @@ class CliState:
             self._services = build_services(self.settings(), actor=_actor(), source="cli",
                                             cluster=self.cluster)
         return self._services
+
+
+def control(ctx: typer.Context) -> ControlClient:
+    """The running cluster of this home (no database opened here: serve has it)."""
+    from uccerts.services.control import ControlClient
+
+    return ControlClient(state(ctx).settings().home, actor=_actor())
 
 
 def _actor() -> str:
@@ -137,5 +145,5 @@ def table(headers: list[str], rows: list[list[str]]) -> None:
         say(line(row))
 
 
-__all__ = ["CliState", "emit_json", "fail", "handled", "read_input", "say", "state", "table",
-           "warn", "write_atomically"]
+__all__ = ["CliState", "control", "emit_json", "fail", "handled", "read_input", "say",
+           "state", "table", "warn", "write_atomically"]

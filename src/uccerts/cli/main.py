@@ -9,7 +9,19 @@ from pathlib import Path
 
 import typer
 
-from uccerts.cli import audit, ca, cert, check, cluster, csr, tools, websecurity
+from uccerts.cli import (
+    audit,
+    ca,
+    cert,
+    check,
+    cluster,
+    csr,
+    phones,
+    serve,
+    service,
+    tools,
+    websecurity,
+)
 from uccerts.cli.common import CliState
 
 app = typer.Typer(
@@ -47,7 +59,8 @@ def main(
 
 # Each module adds its commands; they import their heavy modules inside the command
 # bodies so that start-up stays fast.
-for _module in (tools, check, ca, cluster, cert, csr, websecurity, audit):
+for _module in (tools, check, ca, cluster, cert, csr, websecurity, audit, serve, service,
+                phones):
     _module.register(app)
 
 

@@ -1,0 +1,68 @@
+"""One bound socket serving connections, whose stop also ends the open connections.
+
+A service restart must not leave an old connection talking with the old certificate
+after the service says STARTED again, so ``stop`` aborts what is still open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+# Phones reset by the thousand: the accept queue must hold a burst.
+BACKLOG = 4096
+# A client that connects and then says nothing is dropped after this long.
+HANDSHAKE_TIMEOUT_S = 10.0
+
+
+class Listener:
+    """A TCP (optionally TLS) server on ``host:port`` running ``handler`` per client."""
+
+    def __init__(self, host: str, port: int, handler: Handler,
+                 tls: ssl.SSLContext | None = None, *, reuse_port: bool = False) -> None:
+        self.host, self.port = host, port
+        self._handler = handler
+        self._tls = tls
+        self._reuse_port = reuse_port
+        self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        """Bind and listen; raises ``OSError`` when the port cannot be bound."""
+        self._server = await asyncio.start_server(
+            self._serve, self.host, self.port, ssl=self._tls, backlog=BACKLOG,
+            reuse_address=True, reuse_port=self._reuse_port or None,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S if self._tls else None)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._clients.add(task)
+        try:
+            await self._handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
+            pass  # the client went away or spoke nonsense: its problem, not the service's
+        finally:
+            self._clients.discard(task)
+            writer.close()
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        for task in list(self._clients):
+            task.cancel()
+        if self._clients:
+            await asyncio.gather(*self._clients, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 2)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None

@@ -1,0 +1,107 @@
+"""What the runtime needs from the rest of the system, and the plain values it takes.
+
+The services layer implements ``Hooks`` over storage; the runtime calls it from one
+worker thread (``Database``), never from the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, TypeVar
+
+from uccerts.domain.model import ServiceLoad
+from uccerts.domain.purposes import Role
+
+T = TypeVar("T")
+
+
+class State(StrEnum):
+    STARTED = "STARTED"
+    STOPPED = "STOPPED"
+    STARTING = "STARTING"
+    STOPPING = "STOPPING"
+    NOT_ACTIVATED = "NOT ACTIVATED"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    node: str
+    address: str
+    port: int
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """A node as the runtime runs it: where it listens and what is activated."""
+
+    hostname: str
+    address: str
+    role: Role
+    activated: frozenset[str]  # full service names
+    ports: dict[str, tuple[int, ...]] = field(default_factory=dict)  # by full service name
+
+    def ports_of(self, service: str) -> tuple[int, ...]:
+        return self.ports.get(service, ())
+
+
+@dataclass(frozen=True)
+class PhoneSetup:
+    mac: str
+    tftp_node: str
+    cm_node: str
+    itl: bytes | None = None
+    ctl: bytes | None = None
+
+
+@dataclass(frozen=True)
+class PhoneTrust:
+    """A phone's accepted trust lists, to persist (files by content)."""
+
+    mac: str
+    itl: bytes | None
+    ctl: bytes | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audited change made through the control endpoint."""
+
+    actor: str
+    source: str
+    action: str
+    outcome: str
+    node: str = ""
+    detail: str = ""
+
+
+class Hooks(Protocol):
+    def prepare(self, node: str, service: str) -> ServiceLoad:
+        """What ``service`` on ``node`` loads when it starts now (certificate, key,
+        prepared files) — read from the store at this moment."""
+
+    def saved_loads(self) -> Sequence[ServiceLoad]: ...
+
+    def save_load(self, load: ServiceLoad) -> None: ...
+
+    def set_activated(self, node: str, service: str, activated: bool) -> None: ...
+
+    def save_phone_trust(self, updates: Sequence[PhoneTrust]) -> None: ...
+
+    def record(self, change: Change) -> None: ...
+
+
+class Database:
+    """Runs blocking store calls on one worker thread, in order."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uccerts-db")
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,313 @@
+"""Every activated service of every node as a listener, with the appliance's states.
+
+A service serves what it loaded when it last started. ``start`` asks the services
+layer for the current material (``Hooks.prepare``) and records it
+(``Hooks.save_load``), so a ``serve`` started again after a crash brings each
+service back with what it had, not with what the store holds now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from cryptography import x509
+
+from uccerts.domain.model import ServiceLoad
+from uccerts.domain.purposes import SERVICES, Service, service
+from uccerts.domain.signedfile import cert_sha256
+from uccerts.errors import NotFound, Refused, SystemFailure
+from uccerts.runtime import endpoints, tftp, tvs
+from uccerts.runtime.listener import Handler, Listener
+from uccerts.runtime.ports import Database, Endpoint, Hooks, NodePlan, State
+from uccerts.runtime.tlsctx import server_context
+
+Emit = Callable[[str], None]
+
+# Start order: what phones need first (TVS, TFTP) before what they connect to.
+BOOT_ORDER = ("Cisco Trust Verification Service", "Cisco TFTP", "Cisco CallManager",
+              "Cisco CTIManager", "Cisco Certificate Authority Proxy Function",
+              "Cisco Tomcat", "Cisco DRF Master", "Cisco DRF Local", "Cisco XCP Router")
+_RANK = {name: i for i, name in enumerate(BOOT_ORDER)}
+TFTP, TVS, CALLMANAGER = "Cisco TFTP", "Cisco Trust Verification Service", "Cisco CallManager"
+
+
+class PhoneSide(Protocol):
+    """The fleet, as the services see it."""
+
+    def route(self, mac: str) -> tuple[Endpoint, Endpoint] | None: ...
+
+    def knows(self, mac: str) -> bool: ...
+
+    def callmanager_started(self, node: str) -> None: ...
+
+    def callmanager_stopped(self, node: str) -> None: ...
+
+
+class _NoPhones:
+    def route(self, mac: str) -> tuple[Endpoint, Endpoint] | None:
+        return None
+
+    def knows(self, mac: str) -> bool:
+        return False
+
+    def callmanager_started(self, node: str) -> None:
+        pass
+
+    def callmanager_stopped(self, node: str) -> None:
+        pass
+
+
+@dataclass
+class Instance:
+    node: NodePlan
+    service: Service
+    state: State
+    load: ServiceLoad | None = None
+    listeners: list[Listener] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return self.node.ports_of(self.service.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        bound = [lst.port for lst in self.listeners]
+        cert = self.load.certificate if self.load and self.state is State.STARTED else None
+        return {"service": self.service.name, "state": self.state.value,
+                "port": bound[0] if bound else (self.ports[0] if self.ports else None),
+                "ports": bound, "certificate_sha256": cert_sha256(cert) if cert else None,
+                "warnings": list(self.warnings)}
+
+
+class Supervisor:
+    def __init__(self, nodes: Sequence[NodePlan], hooks: Hooks, db: Database,
+                 *, warn: Emit = lambda _: None) -> None:
+        self._nodes = {n.hostname.lower(): n for n in nodes}
+        self._hooks, self._db, self._warn = hooks, db, warn
+        self.phones: PhoneSide = _NoPhones()
+        self._instances: dict[tuple[str, str], Instance] = {}
+        for node in nodes:
+            for svc in SERVICES:
+                state = State.STOPPED if svc.name in node.activated else State.NOT_ACTIVATED
+                self._instances[(node.hostname.lower(), svc.name)] = Instance(node, svc, state)
+
+    # ------------------------------------------------------------ look-ups
+
+    def node(self, hostname: str) -> NodePlan:
+        plan = self._nodes.get(hostname.strip().lower())
+        if plan is None:
+            plan = next((n for n in self._nodes.values()
+                         if hostname.strip().lower().startswith(n.hostname.lower() + ".")),
+                        None)
+        if plan is None:
+            raise NotFound(f"Unknown node '{hostname}'", code="unknown-node",
+                           fix="Use one of: " + ", ".join(n.hostname for n in self._nodes.values()))
+        return plan
+
+    def instance(self, hostname: str, name: str) -> Instance:
+        return self._instances[(self.node(hostname).hostname.lower(), service(name).name)]
+
+    def status(self, hostname: str) -> list[dict[str, Any]]:
+        plan = self.node(hostname)
+        return [self._instances[(plan.hostname.lower(), s.name)].to_dict() for s in SERVICES]
+
+    def endpoint(self, hostname: str, name: str) -> Endpoint | None:
+        """Where ``name`` listens on the node (its first port), if it is activated."""
+        inst = self.instance(hostname, name)
+        if inst.state is State.NOT_ACTIVATED or not inst.ports:
+            return None
+        return Endpoint(inst.node.hostname, inst.node.address, inst.ports[0])
+
+    def served(self, hostname: str, name: str) -> ServiceLoad | None:
+        inst = self.instance(hostname, name)
+        return inst.load if inst.state is State.STARTED else None
+
+    # ------------------------------------------------------------ life cycle
+
+    async def start_all(self, saved: Sequence[ServiceLoad]) -> None:
+        """Bring every activated service up as it was: STOPPED stays stopped, a
+        STARTED one with the certificate it had loaded."""
+        by_key = {(s.node.lower(), s.service): s for s in saved}
+        for inst in sorted(self._instances.values(),
+                           key=lambda i: (_RANK.get(i.service.name, 99), i.node.hostname)):
+            if inst.state is State.NOT_ACTIVATED:
+                continue
+            before = by_key.get((inst.node.hostname.lower(), inst.service.name))
+            if before is not None and before.state == State.STOPPED.value:
+                inst.load = before
+                continue
+            reuse = before if before is not None and before.certificate is not None else None
+            try:
+                await self._start(inst, lambda _: None, reuse=reuse)
+            except SystemFailure as err:
+                self._warn(f"{inst.service.name} on {inst.node.hostname}: {err.message}")
+
+    async def stop_all(self) -> None:
+        for inst in self._instances.values():
+            for listener in inst.listeners:
+                await listener.stop()
+            inst.listeners.clear()
+
+    async def restart(self, hostname: str, name: str, emit: Emit) -> dict[str, Any]:
+        inst = self._activated(hostname, name)
+        async with inst.lock:
+            await self._stop(inst, emit)
+            await self._start(inst, emit)
+        return inst.to_dict()
+
+    async def start(self, hostname: str, name: str, emit: Emit) -> dict[str, Any]:
+        inst = self._activated(hostname, name)
+        async with inst.lock:
+            if inst.state is State.STARTED:
+                emit(f"{inst.service.name}[STARTED]")
+            else:
+                await self._start(inst, emit)
+        return inst.to_dict()
+
+    async def stop(self, hostname: str, name: str, emit: Emit) -> dict[str, Any]:
+        inst = self._activated(hostname, name)
+        async with inst.lock:
+            if inst.state is State.STOPPED:
+                emit(f"{inst.service.name}[STOPPED]")
+            else:
+                await self._stop(inst, emit)
+        return inst.to_dict()
+
+    async def activate(self, hostname: str, name: str, emit: Emit) -> dict[str, Any]:
+        inst = self.instance(hostname, name)
+        async with inst.lock:
+            if inst.state is State.NOT_ACTIVATED:
+                if inst.node.role not in inst.service.roles:
+                    raise Refused(f"{inst.service.name} does not run on {inst.node.hostname}",
+                                  code="service-not-for-role",
+                                  fix="See domain.md §8 for where each service runs")
+                await self._db.run(self._hooks.set_activated, inst.node.hostname,
+                                   inst.service.name, True)
+                inst.state = State.STOPPED
+                await self._start(inst, emit)
+            else:
+                emit(f"{inst.service.name}[{inst.state.value}]")
+        return inst.to_dict()
+
+    async def deactivate(self, hostname: str, name: str, emit: Emit) -> dict[str, Any]:
+        inst = self.instance(hostname, name)
+        async with inst.lock:
+            if inst.state is not State.NOT_ACTIVATED:
+                if inst.state is State.STARTED:
+                    await self._stop(inst, emit)
+                await self._db.run(self._hooks.set_activated, inst.node.hostname,
+                                   inst.service.name, False)
+                inst.state = State.NOT_ACTIVATED
+                inst.load = None
+            emit(f"{inst.service.name}[{State.NOT_ACTIVATED.value}]")
+        return inst.to_dict()
+
+    # ------------------------------------------------------------ internals
+
+    def _activated(self, hostname: str, name: str) -> Instance:
+        inst = self.instance(hostname, name)
+        if inst.state is State.NOT_ACTIVATED:
+            raise Refused(f"{inst.service.name} is not activated on {inst.node.hostname}",
+                          code="service-not-activated",
+                          fix=f"Activate it first: uccerts service activate "
+                              f"{inst.node.hostname} \"{inst.service.name}\"")
+        return inst
+
+    async def _stop(self, inst: Instance, emit: Emit) -> None:
+        inst.state = State.STOPPING
+        emit(f"{inst.service.name}[STOPPING]")
+        if inst.service.name == CALLMANAGER:
+            self.phones.callmanager_stopped(inst.node.hostname)
+        for listener in inst.listeners:
+            await listener.stop()
+        inst.listeners.clear()
+        inst.state = State.STOPPED
+        if inst.load is not None:
+            inst.load = replace(inst.load, state=State.STOPPED.value)
+            await self._db.run(self._hooks.save_load, inst.load)
+        emit(f"{inst.service.name}[STOPPED]")
+
+    async def _start(self, inst: Instance, emit: Emit, *, reuse: ServiceLoad | None = None
+                     ) -> None:
+        inst.state = State.STARTING
+        emit(f"{inst.service.name}[STARTING]")
+        try:
+            fresh = reuse if reuse is not None else await self._db.run(
+                self._hooks.prepare, inst.node.hostname, inst.service.name)
+            load = replace(fresh, state=State.STARTED.value)
+            handler, tls = self._behaviour(inst, load)
+            inst.warnings = []
+            listeners = await self._bind(inst, handler, tls)
+        except BaseException:
+            inst.state = State.STOPPED
+            raise
+        inst.listeners, inst.load, inst.state = listeners, load, State.STARTED
+        await self._db.run(self._hooks.save_load, load)
+        emit(f"{inst.service.name}[STARTED]")
+        if inst.service.name == CALLMANAGER:
+            self.phones.callmanager_started(inst.node.hostname)
+
+    async def _bind(self, inst: Instance, handler: Handler, tls: ssl.SSLContext | None
+                    ) -> list[Listener]:
+        shared = self._shared_ports(inst.node)
+        listeners: list[Listener] = []
+        for port in inst.ports:
+            listener = Listener(inst.node.address, port, handler, tls,
+                                reuse_port=port in shared)
+            try:
+                await listener.start()
+            except OSError as err:
+                # Never silently: a port that cannot be bound is reported and skipped.
+                text = (f"port {port} on {inst.node.address} cannot be bound "
+                        f"({err.strerror or err}); skipped")
+                inst.warnings.append(text)
+                self._warn(f"{inst.service.name} on {inst.node.hostname}: {text}")
+                continue
+            listeners.append(listener)
+        if not listeners:
+            raise SystemFailure(
+                f"{inst.service.name} on {inst.node.hostname} could not bind any port "
+                f"({', '.join(inst.warnings)})",
+                code="service-bind-failed",
+                fix="Free the port, or set another in the topology's ports table")
+        return listeners
+
+    def _shared_ports(self, node: NodePlan) -> set[int]:
+        # DRF Master and DRF Local both listen on 4040 on the publisher: the kernel
+        # shares a port between sockets that all ask for it (SO_REUSEPORT).
+        counts = Counter(p for name in node.activated for p in node.ports_of(name))
+        return {p for p, n in counts.items() if n > 1}
+
+    def _behaviour(self, inst: Instance, load: ServiceLoad
+                   ) -> tuple[Handler, ssl.SSLContext | None]:
+        name, node = inst.service.name, inst.node.hostname
+        if load.certificate is None or load.key is None:
+            raise SystemFailure(f"{name} on {node} has no certificate to load",
+                                code="service-no-certificate",
+                                fix=f"Regenerate the {inst.service.certificate} certificate "
+                                    f"of {node}")
+        if name == TFTP:
+            files = tftp.TftpFiles.decode(load.snapshot)
+            return tftp.handler(files, load.certificate, load.key, self.phones.route), None
+        tls = server_context(load.certificate, load.key, _chain(load))
+        if name == TVS:
+            return tvs.handler(tvs.decode_snapshot(load.snapshot)), tls
+        if name == CALLMANAGER:
+            return endpoints.registrar(self.phones.knows), tls
+        if name == "Cisco Tomcat":
+            return endpoints.status_page(node, name, load.certificate), tls
+        return endpoints.banner(node, name), tls
+
+
+def _chain(load: ServiceLoad) -> list[x509.Certificate]:
+    """The intermediates a TLS service sends after its certificate: its snapshot, as
+    PEM (prepared from the trust store when it started)."""
+    if not load.snapshot.startswith(b"-----BEGIN"):
+        return []
+    return x509.load_pem_x509_certificates(load.snapshot)
