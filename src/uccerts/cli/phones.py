@@ -18,11 +18,17 @@ def register(app: typer.Typer) -> None:
     def status(
         ctx: typer.Context,
         all_phones: bool = typer.Option(False, "--phones", help="List every phone too"),
+        wait: bool = typer.Option(False, "--wait",
+                                  help="First wait until no phone is resetting"),
+        timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait at most"),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
     ) -> None:
         """Registration counts per node and state (and each phone with --phones)."""
         with handled(as_json):
-            result = control(ctx).phones_status()
+            client = control(ctx)
+            if wait:
+                client.phones_wait(timeout)
+            result = client.phones_status()
             if as_json:
                 emit_json(result)
                 return

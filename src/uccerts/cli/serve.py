@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import TYPE_CHECKING
 
 import typer
 
-from uccerts.cli.common import emit_json, handled, say, state, warn
+from uccerts.cli.common import handled, say, state, warn
 
 if TYPE_CHECKING:
     from uccerts.services.serve import Running
@@ -28,8 +30,11 @@ def register(app: typer.Typer) -> None:
 
             def ready(running: Running) -> None:
                 if as_json:
-                    emit_json({"cluster": running.cluster, "nodes": list(running.nodes),
-                               "phones": running.phones, "control": running.socket})
+                    # One line, flushed: a supervisor reading stdout knows it is up.
+                    sys.stdout.write(json.dumps({
+                        "cluster": running.cluster, "nodes": list(running.nodes),
+                        "phones": running.phones, "control": running.socket}) + "\n")
+                    sys.stdout.flush()
                 else:
                     print_running(running)
 
