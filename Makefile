@@ -1,4 +1,4 @@
-# make demo: set up and walk the seed's tomcat procedure on SQLite.
+# make demo: set up, run the demo cluster live on SQLite and walk the seed's procedure.
 # make test: set up and run linters, type checks, import contracts and every test.
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	UCCERTS=$(abspath $(BIN))/uccerts bash demo/tomcat-walkthrough.sh
+	UCCERTS=$(abspath $(BIN))/uccerts bash demo/walkthrough.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

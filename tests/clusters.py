@@ -14,12 +14,12 @@ from pathlib import Path
 from cryptography import x509
 
 from uccerts.domain.keys import PrivateKey, generate_key
+from uccerts.resources import example_topology
 from uccerts.domain.purposes import KeyType
 from uccerts.enroll.labca import LabCA, SignedBundle, SignOptions
 
 # The demo cluster: a publisher, a subscriber and an IM and Presence node.
-TOPOLOGY = (Path(__file__).resolve().parent.parent / "demo" / "lab.toml").read_text(
-    encoding="utf-8")
+TOPOLOGY = example_topology()
 
 _CACHE: dict[tuple[KeyType, int], list[PrivateKey]] = defaultdict(list)
 

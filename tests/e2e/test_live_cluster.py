@@ -40,6 +40,12 @@ def _reset(live: LiveCluster) -> dict[str, object]:
     return status
 
 
+def _row(live: LiveCluster, node: str, service: str) -> dict[str, object]:
+    rows = live.uccerts("service", "list", node, "--json").json
+    row: dict[str, object] = next(r for r in rows if r["service"] == service)
+    return row
+
+
 def _all_registered(status: dict[str, object]) -> bool:
     by_state = status["by_state"]
     assert isinstance(by_state, dict)
@@ -87,9 +93,12 @@ def test_a_ca_signed_tomcat_is_served_only_after_tomcat_restarts(live: LiveClust
     new = hashlib.sha256(leaf.public_bytes(_DER)).hexdigest()
 
     assert live.served(PUB, 8443) == before_pub  # uploaded, not yet loaded
+    pending = _row(live, PUB, TOMCAT)
+    assert pending["restart_needed"] is True and pending["installed_sha256"] == new
     _restart(live, PUB, TOMCAT)
     assert live.served(PUB, 8443) == new
     assert live.service_sha(PUB, TOMCAT) == new
+    assert _row(live, PUB, TOMCAT)["restart_needed"] is False
     assert live.served(SUB, 8443) == before_sub
 
 

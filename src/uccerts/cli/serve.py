@@ -11,39 +11,66 @@ import typer
 from uccerts.cli.common import handled, say, state, warn
 
 if TYPE_CHECKING:
+    from uccerts.bootstrap import Services
     from uccerts.services.serve import Running
+
+
+_JSON_HELP = "Print where everything listens as one JSON line"
 
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
         ctx: typer.Context,
-        as_json: bool = typer.Option(False, "--json",
-                                     help="Print where everything listens as one JSON line"),
+        as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
     ) -> None:
         """Run every node's services on the node addresses, TFTP/TVS and the phones."""
         with handled(as_json):
-            from uccerts.services.serve import ServeService
+            _serve(ctx, state(ctx).services(), as_json)
 
-            services = state(ctx).services()
-            home = state(ctx).settings().home
+    @app.command("demo")
+    def demo(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
+    ) -> None:
+        """Create (or reuse) the demo cluster with a lab CA and 20 phones, and run it."""
+        with handled(as_json):
+            from uccerts.cli.ca import _service as lab_ca
+            from uccerts.resources import example_topology
 
-            def ready(running: Running) -> None:
-                if as_json:
-                    # One line, flushed: a supervisor reading stdout knows it is up.
-                    sys.stdout.write(json.dumps({
-                        "cluster": running.cluster, "nodes": list(running.nodes),
-                        "phones": running.phones, "control": running.socket}) + "\n")
-                    sys.stdout.flush()
-                else:
-                    print_running(running)
+            services = state(ctx).services(create=True)
+            if not services.clusters.list():
+                created = services.clusters.init(example_topology())
+                if not as_json:
+                    say(f"Created the demo cluster {created.cluster.name}.")
+                    if created.admin_password:
+                        say(f"Platform administrator: {created.admin_user}, password "
+                            f"(shown once): {created.admin_password}")
+            lab_ca(state(ctx).settings()).init()
+            _serve(ctx, services, as_json)
 
-            try:
-                ServeService(services.ctx, home).run(ready=ready, warn=warn)
-            finally:
-                services.dispose()
-            if not as_json:
-                say("Stopped.")
+
+def _serve(ctx: typer.Context, services: Services, as_json: bool) -> None:
+    from uccerts.services.serve import ServeService
+
+    home = state(ctx).settings().home
+
+    def ready(running: Running) -> None:
+        if as_json:
+            # One line, flushed: a supervisor reading stdout knows it is up.
+            sys.stdout.write(json.dumps({
+                "cluster": running.cluster, "nodes": list(running.nodes),
+                "phones": running.phones, "control": running.socket}) + "\n")
+            sys.stdout.flush()
+        else:
+            print_running(running)
+
+    try:
+        ServeService(services.ctx, home).run(ready=ready, warn=warn)
+    finally:
+        services.dispose()
+    if not as_json:
+        say("Stopped.")
 
 
 def print_running(running: Running) -> None:

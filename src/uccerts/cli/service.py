@@ -31,14 +31,16 @@ def register(app: typer.Typer) -> None:
         with handled(as_json):
             rows = control(ctx).service_list(node)
             if as_json:
-                emit_json([{k: r[k] for k in ("service", "state", "port",
-                                               "certificate_sha256")} | {"ports": r["ports"]}
+                emit_json([{k: r[k] for k in ("service", "state", "port", "certificate_sha256",
+                                               "ports", "installed_sha256", "restart_needed")}
                            for r in rows])
                 return
-            table(["Service", "State", "Port", "Serving (SHA-256)"],
+            table(["Service", "State", "Port", "Serving (SHA-256)", "Restart needed"],
                   [[r["service"], r["state"], ",".join(map(str, r["ports"])) or
                     (str(r["port"]) if r["port"] else "-"),
-                    (r["certificate_sha256"] or "-")[:16]] for r in rows])
+                    (r["certificate_sha256"] or "-")[:16],
+                    "yes: a new certificate is installed" if r["restart_needed"] else ""]
+                   for r in rows])
             for r in rows:
                 for text in r.get("warnings", []):
                     say(f"warning: {r['service']}: {text}")

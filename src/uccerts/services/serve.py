@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from uccerts.domain.model import Node
-from uccerts.domain.purposes import SERVICES
+from uccerts.domain.purposes import SERVICES, service
 from uccerts.errors import UccertsError, UsageError
 from uccerts.runtime.control import SOCKET_NAME, ControlServer
 from uccerts.runtime.lockfile import ServeLock
@@ -119,7 +119,17 @@ class Operations:
         return {"running": True}
 
     async def op_service_list(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        return self._sup.status(_text(args, "node"))
+        """Each service with what it serves and what the store holds now: a service
+        whose certificate changed since it started needs a restart."""
+        plan = self._sup.node(_text(args, "node"))
+        rows = self._sup.status(plan.hostname)
+        installed = await self._db.run(self._hooks.installed, plan.hostname)
+        for row in rows:
+            purpose = service(row["service"]).certificate
+            row["installed_sha256"] = installed.get(purpose or "")
+            row["restart_needed"] = (row["state"] == "STARTED" and
+                                     row["installed_sha256"] != row["certificate_sha256"])
+        return rows
 
     async def _service(self, action: str, args: dict[str, Any], who: _Who,
                        emit: Callable[[str], None]) -> Any:

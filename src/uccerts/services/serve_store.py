@@ -107,6 +107,12 @@ class StoreHooks:
         intermediates, _ = find_issuer_path(leaf, lookup)
         return b"".join(c.public_bytes(Encoding.PEM) for c in intermediates)
 
+    def installed(self, node: str) -> dict[str, str]:
+        """SHA-256 of the identity certificate stored now, by purpose, for ``node``."""
+        with self._ctx.read() as uow:
+            return {i.purpose: cert_sha256(i.certificate)
+                    for i in uow.identities.list(self._cluster, node)}
+
     def saved_loads(self) -> Sequence[ServiceLoad]:
         with self._ctx.read() as uow:
             return uow.runtime.loads(self._cluster)

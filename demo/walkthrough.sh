@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The seed's tomcat procedure, step by step, against a fresh demo cluster and the
-# lab CA, including the classic mistakes and their fixes. Every command shown is
-# what an administrator would type.
+# The seed's procedure, step by step, against a fresh demo cluster running live
+# (`uccerts serve`: every service a TLS listener, 20 phones) and the lab CA: the
+# tomcat steps with the classic mistakes and their fixes, the new certificate served
+# only after Cisco Tomcat restarts, then CallManager regenerated, its services
+# restarted and the phones reset and re-registered. Every command shown is what an
+# administrator would type. In a terminal the cluster keeps running at the end
+# (Ctrl-C stops it); otherwise it is stopped.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,16 +18,42 @@ mkdir -p "$work"
 bold=$(printf '\033[1m'); dim=$(printf '\033[2m'); off=$(printf '\033[0m')
 [ -t 1 ] || { bold=""; dim=""; off=""; }
 step() { printf '\n%s== %s ==%s\n' "$bold" "$*" "$off"; }
-run() { printf '%s$ uccerts %s%s\n' "$dim" "$*" "$off"; "$UCCERTS" "$@"; }
+# Print the command as typed: arguments with spaces or wildcards in quotes.
+show() {
+  local line="" a
+  for a in "$@"; do
+    case "$a" in *[[:space:]]*|*'*'*) line+=" \"$a\"";; *) line+=" $a";; esac
+  done
+  printf '%s$ uccerts%s%s\n' "$dim" "$line" "$off"
+}
+run() { show "$@"; "$UCCERTS" "$@"; }
 # A step that must be refused: show the refusal and carry on only if it was refused.
 refused() {
-  printf '%s$ uccerts %s%s\n' "$dim" "$*" "$off"
+  show "$@"
   if "$UCCERTS" "$@"; then echo "expected a refusal, got success" >&2; exit 1; fi
   printf '%s(refused as expected: nothing was changed)%s\n' "$dim" "$off"
 }
 
 step "Create the cluster: every node gets self-signed certificates"
 run cluster init --topology "$here/lab.toml"
+
+step "Run it: every activated service listens on its node's address; phones boot"
+"$UCCERTS" serve --json > "$UCCERTS_HOME/serve.json" 2> "$UCCERTS_HOME/serve.log" &
+serve_pid=$!
+stop_serve() {
+  if kill -0 "$serve_pid" 2>/dev/null; then kill -TERM "$serve_pid"; wait "$serve_pid" || true; fi
+}
+trap stop_serve EXIT
+for _ in $(seq 1 120); do
+  [ -s "$UCCERTS_HOME/serve.json" ] && break
+  kill -0 "$serve_pid" 2>/dev/null || { cat "$UCCERTS_HOME/serve.log" >&2; exit 1; }
+  sleep 0.5
+done
+[ -s "$UCCERTS_HOME/serve.json" ] || { echo "serve did not start" >&2; exit 1; }
+printf '%s$ uccerts serve%s   (running in the background, pid %s; log in %s)\n' \
+  "$dim" "$off" "$serve_pid" "$UCCERTS_HOME/serve.log"
+run service list cucm-pub
+run phones status --wait
 
 step "Step 1. Check the tomcat certificates and their expiry"
 run cert list --purpose tomcat --type own
@@ -68,12 +98,38 @@ step "Step 6. The new certificate is stored; the CSR is gone"
 run cert list --node cucm-pub --purpose tomcat
 run csr list --node cucm-pub
 
+step "Until Cisco Tomcat restarts, the listener still serves the old certificate"
+run service list cucm-pub
+run service restart cucm-pub "Cisco Tomcat"
+run service list cucm-pub
+
 step "Multi-server SAN: one CSR for every node, installed on each by one upload"
 run csr generate cucm-pub tomcat --distribution multi-server
 run csr download cucm-pub tomcat -o "$work/tomcat-ms.csr"
 run ca sign "$work/tomcat-ms.csr" -o "$work/ms"
 run cert upload cucm-pub tomcat "$work/ms/chain.p7b"
 run cert list --purpose tomcat --type own
+for node in cucm-pub cucm-sub1 imp-pub; do run service restart "$node" "Cisco Tomcat"; done
 
-printf '\n%sDone.%s The demo home is %s; look around with:\n  UCCERTS_HOME=%s %s cert list\n' \
+step "CallManager alone (never together with TVS): regenerate, restart in order, reset"
+for node in cucm-pub cucm-sub1; do run cert regenerate "$node" CallManager --yes; done
+for node in cucm-pub cucm-sub1; do
+  for svc in "Cisco Trust Verification Service" "Cisco TFTP" "Cisco CallManager" \
+             "Cisco CTIManager"; do
+    run service restart "$node" "$svc"
+  done
+done
+run phones reset --wait
+
+if [ -t 0 ] && [ -t 1 ]; then
+  printf '\n%sThe cluster keeps running.%s In another terminal:\n' "$bold" "$off"
+  printf '  export UCCERTS_HOME=%s\n  %s phones status\n' "$UCCERTS_HOME" "$UCCERTS"
+  printf '  %s service list cucm-pub\n  curl -k https://127.0.1.1:8443/\n' "$UCCERTS"
+  printf 'Ctrl-C stops it.\n'
+  trap 'stop_serve; exit 0' INT TERM
+  wait "$serve_pid" || true
+  exit 0
+fi
+stop_serve
+printf '\n%sDone.%s The demo home is %s; run the cluster again with:\n  UCCERTS_HOME=%s %s serve\n' \
   "$bold" "$off" "$UCCERTS_HOME" "$UCCERTS_HOME" "$UCCERTS"
