@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from uccerts.cli.common import control, emit_json, handled, say, table
+
+if TYPE_CHECKING:
+    from uccerts.services.control import ControlClient
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +51,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Reset phones: they fetch the ITL and config again and re-register."""
         with handled(as_json):
-            result = control(ctx).phones_reset(node, wait=wait, timeout=timeout)
+            client = control(ctx)
+            result = client.phones_reset(node, wait=wait and as_json, timeout=timeout)
+            if wait and not as_json:
+                result.update(_watch(client, timeout))
             _report(result, f"{result['reset']} phone(s) reset", as_json, wait)
 
     @group.command("delete-itl")
@@ -62,8 +68,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Erase the ITL (and CTL) on phones, as from their Security menu; they reset."""
         with handled(as_json):
-            result = control(ctx).phones_delete_itl(macs or (), all_phones=all_phones,
-                                                    wait=wait, timeout=timeout)
+            client = control(ctx)
+            result = client.phones_delete_itl(macs or (), all_phones=all_phones,
+                                              wait=wait and as_json, timeout=timeout)
+            if wait and not as_json:
+                result.update(_watch(client, timeout))
             _report(result, f"ITL deleted on {result['deleted']} phone(s); they reset",
                     as_json, wait)
 
@@ -82,6 +91,36 @@ def register(app: typer.Typer) -> None:
                   [[s["at"], *(str(s["by_state"][k]) for k in
                                ("REGISTERED", "UNREGISTERED", "REJECTED", "RESETTING"))]
                    for s in samples])
+
+
+def _watch(client: ControlClient, timeout: float) -> dict[str, Any]:
+    """Wait for the phones with a live bar of how many have settled (on a terminal)."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    deadline = time.monotonic() + timeout
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        final = client.phones_wait(timeout)
+        return {"settled": final["settled"], "status": final["status"]}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True, console=console) as bar:
+        task = bar.add_task("Phones re-registering", total=None)
+        while True:
+            status = client.phones_status()
+            counts = status["by_state"]
+            bar.update(task, total=status["total"],
+                       completed=status["total"] - counts["RESETTING"],
+                       description=f"Registered {counts['REGISTERED']}, "
+                                   f"rejected {counts['REJECTED']}")
+            if counts["RESETTING"] == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+    # Exact at the end: no phone resetting or still registering.
+    final = client.phones_wait(max(1.0, deadline - time.monotonic()))
+    return {"settled": final["settled"], "status": final["status"]}
 
 
 def _print_counts(result: dict[str, Any]) -> None:
