@@ -187,3 +187,15 @@ def test_stop_start_and_activation(live: LiveCluster) -> None:
     audit = live.uccerts("audit", "list", "--json")
     actions = [e["action"] for e in audit.json]
     assert "service stop" in actions and "service start" in actions
+
+
+def test_sigterm_stops_every_listener_and_the_control_socket(live: LiveCluster) -> None:
+    address = live.addresses[PUB]
+    assert not refuses(address, 8443)
+    assert live.stop() == 0
+    assert refuses(address, 8443) and refuses(address, 5061) and refuses(address, 6970)
+    assert not (live.home / "serve.sock").exists()
+    down = live.uccerts("phones", "status", "--json")
+    assert down.code == 3 and down.json["errors"][0]["code"] == "cluster-not-running"
+    live.start()  # the lock went with the process: a new serve starts at once
+    assert _all_registered(live.phones())
