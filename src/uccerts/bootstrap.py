@@ -11,6 +11,7 @@ from uccerts.services.certificates import CertificateService
 from uccerts.services.cluster import ClusterService
 from uccerts.services.context import Context, KeyFactory
 from uccerts.services.csrs import CsrService
+from uccerts.services.security import SecurityService
 from uccerts.storage.ports import UowFactory
 
 
@@ -21,6 +22,7 @@ class Services:
     certificates: CertificateService
     csrs: CsrService
     audit: AuditService
+    security: SecurityService
     close: Callable[[], None] | None = None  # releases the database engine
 
     def dispose(self) -> None:
@@ -35,7 +37,7 @@ def build_from_uow(uow: UowFactory, *, actor: str = "system", source: str = "cli
     if keygen is not None:  # tests hand in a faster key source
         ctx = replace(ctx, keygen=keygen)
     return Services(ctx, ClusterService(ctx), CertificateService(ctx), CsrService(ctx),
-                    AuditService(ctx))
+                    AuditService(ctx), SecurityService(ctx))
 
 
 def build_services(settings: Settings, *, actor: str = "system", source: str = "cli",

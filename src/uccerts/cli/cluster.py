@@ -1,4 +1,5 @@
-"""``uccerts cluster …``: create a cluster from a topology, show it."""
+"""``uccerts cluster …``: create a cluster from a topology, show it, set its security
+mode and SAML SSO flag."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Create and inspect clusters.", no_args_is_help=True)
+    group = typer.Typer(help="Create and inspect clusters; security mode and SAML SSO.",
+                        no_args_is_help=True)
     app.add_typer(group, name="cluster")
 
     @group.command("init")
@@ -85,6 +87,8 @@ def register(app: typer.Typer) -> None:
             say(f"Cluster:               {cluster.name}")
             say(f"Domain:                {cluster.domain}")
             say(f"Cluster security mode: {mode}")
+            if cluster.security_mode == 1:
+                say(f"CTL:                   {cluster.ctl_sha256 or 'none (uccerts ctl update)'}")
             say(f"SAML SSO:              {'enabled' if cluster.sso_enabled else 'disabled'}")
             say(f"SAN match:             {cluster.san_match.value}")
             say(f"Phones:                {cluster.phone_count}")
@@ -93,6 +97,53 @@ def register(app: typer.Typer) -> None:
             table(["Node", "Role", "Address", "FQDN", "Services"],
                   [[n.hostname, n.role.value, n.address, n.fqdn,
                     ", ".join(service(s).key for s in n.services)] for n in nodes])
+
+    @group.command("security-mode")
+    def security_mode(
+        ctx: typer.Context,
+        mode: str = typer.Argument(..., metavar="mixed|non-secure",
+                                   help="mixed (security mode 1, with a CTL) or non-secure (0)"),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
+    ) -> None:
+        """Set the cluster security mode; mixed builds the CTL (utils ctl set-cluster)."""
+        with handled(as_json):
+            from uccerts.cli.ctl import show_security_result
+            from uccerts.services.security import parse_mode
+
+            wanted = parse_mode(mode)  # a bad value is a usage error before any store opens
+            result = state(ctx).services().security.set_mode(wanted)
+            if as_json:
+                emit_json(result.to_dict())
+                return
+            show_security_result(result)
+
+    @group.command("sso")
+    def sso(
+        ctx: typer.Context,
+        action: str = typer.Argument(..., metavar="enable|disable", help="enable or disable"),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
+    ) -> None:
+        """Enable or disable SAML SSO (tomcat certificate changes are refused while it is
+        enabled)."""
+        with handled(as_json):
+            enabled = _sso_flag(action)
+            result = state(ctx).services().security.set_sso(enabled)
+            if as_json:
+                emit_json(result.to_dict())
+                return
+            word = "enabled" if result.sso_enabled else "disabled"
+            say(f"SAML SSO {word} on cluster {result.cluster}." if result.changed else
+                f"SAML SSO was already {word} on cluster {result.cluster}; nothing changed.")
+
+
+def _sso_flag(action: str) -> bool:
+    from uccerts.errors import UsageError
+
+    wanted = action.strip().lower()
+    if wanted not in ("enable", "disable"):
+        raise UsageError(f"Unknown SSO action '{action}'", code="usage",
+                         fix="Use one of: enable, disable")
+    return wanted == "enable"
 
 
 def _read_topology(path: Path) -> str:

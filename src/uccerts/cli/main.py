@@ -16,6 +16,7 @@ from uccerts.cli import (
     check,
     cluster,
     csr,
+    ctl,
     phones,
     serve,
     service,
@@ -60,7 +61,7 @@ def main(
 # Each module adds its commands; they import their heavy modules inside the command
 # bodies so that start-up stays fast.
 for _module in (tools, check, ca, cluster, cert, csr, websecurity, audit, serve, service,
-                phones):
+                phones, ctl):
     _module.register(app)
 
 

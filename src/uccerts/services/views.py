@@ -102,6 +102,7 @@ def cluster_view(cluster: Cluster, nodes: list[Node]) -> dict[str, Any]:
     return {
         "name": cluster.name, "domain": cluster.domain,
         "security_mode": cluster.security_mode, "sso_enabled": cluster.sso_enabled,
+        "ctl_sha256": cluster.ctl_sha256,
         "san_match": cluster.san_match.value, "phones": cluster.phone_count,
         "nodes": [node_view(n) for n in nodes],
     }
