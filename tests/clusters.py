@@ -9,14 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from cryptography import x509
 
 from uccerts.domain.keys import PrivateKey, generate_key
-from uccerts.resources import example_topology
 from uccerts.domain.purposes import KeyType
 from uccerts.enroll.labca import LabCA, SignedBundle, SignOptions
+from uccerts.resources import example_topology
 
 # The demo cluster: a publisher, a subscriber and an IM and Presence node.
 TOPOLOGY = example_topology()
