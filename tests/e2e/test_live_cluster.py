@@ -199,3 +199,25 @@ def test_sigterm_stops_every_listener_and_the_control_socket(live: LiveCluster) 
     assert down.code == 3 and down.json["errors"][0]["code"] == "cluster-not-running"
     live.start()  # the lock went with the process: a new serve starts at once
     assert _all_registered(live.phones())
+
+
+def test_mixed_mode_phones_reregister_after_a_callmanager_change_only_once_the_ctl_is_updated(
+        live: LiveCluster) -> None:
+    mixed = live.uccerts("cluster", "security-mode", "mixed", "--json")
+    assert mixed.code == 0, mixed.err
+    for node in CUCM:
+        _restart(live, node, TFTP, CM)
+    assert _all_registered(_reset(live))  # every phone took the first CTL
+
+    for node in CUCM:
+        _regenerate(live, node, "CallManager")
+    for node in CUCM:  # the CTL update step skipped
+        _restart(live, node, TVS, TFTP, CM, CTI)
+    status = _reset(live)
+    assert status["by_state"]["REJECTED"] == 20  # type: ignore[index]
+    assert {p["reason"] for p in status["phones"]} == {"CTL mismatch"}  # type: ignore[attr-defined]
+
+    assert live.uccerts("ctl", "update").code == 0
+    for node in CUCM:
+        _restart(live, node, TFTP)
+    assert _all_registered(_reset(live))

@@ -195,3 +195,12 @@ def test_ctl_lists_callmanager_nodes_without_tftp_and_skips_the_rest(
     assert SUB not in {r.node for r in result.records}
     assert RestartNeeded(SUB, "Cisco TFTP") not in result.next_steps.restarts
     assert IMP not in {r.node for r in result.records}
+
+
+def test_a_cluster_created_in_mixed_mode_has_its_ctl_at_once(store: MemoryStore) -> None:
+    services = build_from_uow(store.uow, actor="tester", source="test", keygen=KeyPool())
+    services.clusters.init(TOPOLOGY.replace("security_mode = 0", "security_mode = 1"))
+    assert cluster_row(store)[0] == 1
+    ctl = stored_ctl(store)
+    assert ctl.signer_sha256 == cert(store, "cucm-pub", "ITLRecovery")
+    assert ctl.has(cert(store, "cucm-sub1", "CallManager"), {TrustRole.CCM_TFTP})

@@ -17,6 +17,7 @@ from uccerts.errors import Refused
 from uccerts.services.accounts import hash_password, new_password
 from uccerts.services.context import Context, resolve_cluster, resolve_node
 from uccerts.services.restarts import RestartNeeded, restarts_for
+from uccerts.services.security import store_ctl
 from uccerts.services.views import is_self_signed
 
 
@@ -86,6 +87,10 @@ class ClusterService:
             uow.clusters.add(topo.cluster, list(topo.nodes))
             for identity in identities:
                 uow.identities.put(topo.cluster.name, identity)
+            if topo.cluster.security_mode == 1:
+                # A cluster created in mixed mode has its CTL from the start.
+                sha, _ = store_ctl(uow, topo.cluster, list(topo.nodes), self.ctx.clock())
+                uow.clusters.update(replace(topo.cluster, ctl_sha256=sha))
             if uow.accounts.get("admin") is None:
                 uow.accounts.add("admin", "read-write", hash_password(password))
             else:

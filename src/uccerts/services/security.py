@@ -19,6 +19,7 @@ updates serialise, and the second builds from what the first stored.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
@@ -192,28 +193,7 @@ class SecurityService:
 
     def _store_ctl(self, uow: UnitOfWork, cluster: Cluster, nodes: list[Node]
                    ) -> tuple[str, tuple[CtlEntry, ...]]:
-        publisher = _publisher(cluster.name, nodes)
-        signer = uow.identities.get(cluster.name, publisher.hostname, "ITLRecovery")
-        if signer is None or signer.key is None:
-            raise Refused(f"{publisher.hostname} has no ITLRecovery certificate to sign "
-                          "the CTL", code=CTL_NO_SIGNER,
-                          fix=f"uccerts cert regenerate {publisher.hostname} ITLRecovery "
-                              "--yes")
-        records = [TrustRecord(TrustRole.SAST, publisher.hostname, signer.certificate)]
-        capf = uow.identities.get(cluster.name, publisher.hostname, "CAPF", with_key=False)
-        if capf is not None:
-            records.append(TrustRecord(TrustRole.CAPF, publisher.hostname, capf.certificate))
-        for node in nodes:
-            if TFTP in node.services or CALLMANAGER in node.services:
-                cm = uow.identities.get(cluster.name, node.hostname, "CallManager",
-                                        with_key=False)
-                if cm is not None:
-                    records.append(TrustRecord(TrustRole.CCM_TFTP, node.hostname,
-                                               cm.certificate))
-        content = build_ctl(records, signer.certificate, signer.key, issued=self.ctx.clock())
-        sha = hashlib.sha256(content).hexdigest()
-        uow.phones.put_file(sha, content)
-        return sha, _entries(content)
+        return store_ctl(uow, cluster, nodes, self.ctx.clock())
 
     def _unchanged(self, uow: UnitOfWork, cluster: Cluster, mode: str) -> SecurityResult:
         records: tuple[CtlEntry, ...] = ()
@@ -224,6 +204,34 @@ class SecurityService:
                               cluster.ctl_sha256 if mode == MIXED else None, records,
                               NextSteps(), f"The cluster is already in {mode} mode; "
                                            "nothing changed.")
+
+
+def store_ctl(uow: UnitOfWork, cluster: Cluster, nodes: list[Node], issued: dt.datetime
+              ) -> tuple[str, tuple[CtlEntry, ...]]:
+    """Build the CTL from the store now, signed with the publisher's ITLRecovery key, and
+    keep it by content; the caller points the cluster at the returned SHA-256."""
+    publisher = _publisher(cluster.name, nodes)
+    signer = uow.identities.get(cluster.name, publisher.hostname, "ITLRecovery")
+    if signer is None or signer.key is None:
+        raise Refused(f"{publisher.hostname} has no ITLRecovery certificate to sign "
+                      "the CTL", code=CTL_NO_SIGNER,
+                      fix=f"uccerts cert regenerate {publisher.hostname} ITLRecovery "
+                          "--yes")
+    records = [TrustRecord(TrustRole.SAST, publisher.hostname, signer.certificate)]
+    capf = uow.identities.get(cluster.name, publisher.hostname, "CAPF", with_key=False)
+    if capf is not None:
+        records.append(TrustRecord(TrustRole.CAPF, publisher.hostname, capf.certificate))
+    for node in nodes:
+        if TFTP in node.services or CALLMANAGER in node.services:
+            cm = uow.identities.get(cluster.name, node.hostname, "CallManager",
+                                    with_key=False)
+            if cm is not None:
+                records.append(TrustRecord(TrustRole.CCM_TFTP, node.hostname,
+                                           cm.certificate))
+    content = build_ctl(records, signer.certificate, signer.key, issued=issued)
+    sha = hashlib.sha256(content).hexdigest()
+    uow.phones.put_file(sha, content)
+    return sha, _entries(content)
 
 
 def _entries(content: bytes) -> tuple[CtlEntry, ...]:
