@@ -107,6 +107,10 @@ class ControlServer:
             except UccertsError as err:
                 kind = type(err).__name__ if type(err).__name__ in _KINDS else "Refused"
                 writer.write(wire.json_line({"error": err.to_dict(), "kind": kind}))
+            except Exception as err:  # a bug in an operation: say so, never "not running"
+                failure = UccertsError(f"The operation failed: {type(err).__name__}: {err}")
+                writer.write(wire.json_line({"error": failure.to_dict(),
+                                             "kind": "UccertsError"}))
             await writer.drain()
         except (ConnectionError, OSError):
             pass
@@ -129,16 +133,16 @@ def call(home: Path, op: str, args: dict[str, Any], *, actor: str,
         except OSError as err:
             raise not_running(str(err)) from err
         sock.sendall(wire.json_line({"op": op, "args": args, "actor": actor}))
-        stream = sock.makefile("rb")
-        for line in stream:
-            message = _decode(line)
-            if "event" in message:
-                if on_event is not None:
-                    on_event(str(message["event"]))
-                continue
-            if "error" in message:
-                raise _rebuild(message)
-            return message.get("result")
+        with sock.makefile("rb") as stream:  # closed, or it keeps the socket open
+            for line in stream:
+                message = _decode(line)
+                if "event" in message:
+                    if on_event is not None:
+                        on_event(str(message["event"]))
+                    continue
+                if "error" in message:
+                    raise _rebuild(message)
+                return message.get("result")
         raise not_running("the cluster closed the connection without an answer")
     except TimeoutError as err:
         raise SystemFailure("The cluster did not answer in time", code="control-timeout",
