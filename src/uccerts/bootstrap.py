@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from uccerts.config import Settings
+from uccerts.services.accounts import AccountService
 from uccerts.services.audit import AuditService
 from uccerts.services.certificates import CertificateService
 from uccerts.services.cluster import ClusterService
@@ -23,7 +24,13 @@ class Services:
     csrs: CsrService
     audit: AuditService
     security: SecurityService
+    accounts: AccountService
     close: Callable[[], None] | None = None  # releases the database engine
+
+    def acting_as(self, actor: str, source: str) -> Services:
+        """The same use cases, audited as ``actor`` from ``source`` (a web user, an API
+        client): cheap, nothing is opened."""
+        return _wire(replace(self.ctx, actor=actor, source=source), self.close)
 
     def dispose(self) -> None:
         if self.close is not None:
@@ -36,8 +43,12 @@ def build_from_uow(uow: UowFactory, *, actor: str = "system", source: str = "cli
     ctx = Context(uow=uow, actor=actor, source=source, cluster=cluster, read_uow=read)
     if keygen is not None:  # tests hand in a faster key source
         ctx = replace(ctx, keygen=keygen)
+    return _wire(ctx)
+
+
+def _wire(ctx: Context, close: Callable[[], None] | None = None) -> Services:
     return Services(ctx, ClusterService(ctx), CertificateService(ctx), CsrService(ctx),
-                    AuditService(ctx), SecurityService(ctx))
+                    AuditService(ctx), SecurityService(ctx), AccountService(ctx), close)
 
 
 def build_services(settings: Settings, *, actor: str = "system", source: str = "cli",

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from uccerts.cli import (
+    admin,
     audit,
     ca,
     cert,
@@ -60,7 +61,7 @@ def main(
 
 # Each module adds its commands; they import their heavy modules inside the command
 # bodies so that start-up stays fast.
-for _module in (tools, check, ca, cluster, cert, csr, websecurity, audit, serve, service,
+for _module in (tools, check, ca, cluster, cert, csr, websecurity, audit, admin, serve, service,
                 phones, ctl):
     _module.register(app)
 

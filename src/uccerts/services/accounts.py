@@ -6,8 +6,10 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
-from uccerts.errors import InvalidInput
+from uccerts.errors import InvalidInput, NotFound, Refused, UsageError
+from uccerts.services.context import Context
 
 # scrypt with these costs takes ~50 ms: slow for guessing, fine for a login.
 _N, _R, _P = 2**14, 8, 1
@@ -38,3 +40,94 @@ def verify_password(password: str, stored: str) -> bool:
 
 def new_password() -> str:
     return secrets.token_urlsafe(12)
+
+
+# ---------------------------------------------------------------- use cases
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    role: str  # "read-only" (the appliance's privilege 0) or "read-write" (1)
+
+    @property
+    def can_write(self) -> bool:
+        return self.role == "read-write"
+
+
+def _check_name(username: str) -> str:
+    name = username.strip()
+    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
+        raise UsageError(f"Account name '{username}' is not valid", code="invalid-username",
+                         fix="Use 1-64 letters, digits, '.', '_' or '-'")
+    return name
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise UsageError(f"Unknown role '{role}'", code="invalid-role",
+                         fix="Use read-only or read-write")
+    return role
+
+
+class AccountService:
+    """The platform administrator accounts shared by the CLI, web console, APIs and
+    the admin: shell. Every change is audited; passwords are never stored in clear."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def authenticate(self, username: str, password: str) -> Account | None:
+        with self.ctx.read() as uow:
+            found = uow.accounts.get(username)
+        if found is None:
+            # Same cost as a real check: the answer time does not tell which names exist.
+            verify_password(password, _DUMMY_HASH)
+            return None
+        role, stored = found
+        return Account(username, role) if verify_password(password, stored) else None
+
+    def get(self, username: str) -> Account | None:
+        with self.ctx.read() as uow:
+            found = uow.accounts.get(username)
+        return Account(username, found[0]) if found else None
+
+    def list(self) -> list[Account]:
+        with self.ctx.read() as uow:
+            return [Account(name, role) for name, role in uow.accounts.list()]
+
+    def add(self, username: str, role: str, password: str) -> Account:
+        name, role = _check_name(username), _check_role(role)
+        digest = hash_password(password)
+        with self.ctx.uow() as uow:
+            uow.accounts.add(name, role, digest)
+            self.ctx.audit(uow, "", "admin add", "ok", detail=f"{name} ({role})")
+            uow.commit()
+        return Account(name, role)
+
+    def set_password(self, username: str, password: str) -> None:
+        digest = hash_password(password)
+        with self.ctx.uow() as uow:
+            if not uow.accounts.set_password(username, digest):
+                raise NotFound(f"No account named {username}", code="unknown-account",
+                               fix="See `uccerts admin list`")
+            self.ctx.audit(uow, "", "admin set-password", "ok", detail=username)
+            uow.commit()
+
+    def remove(self, username: str) -> None:
+        with self.ctx.uow() as uow:
+            found = uow.accounts.get(username)
+            if found is None:
+                raise NotFound(f"No account named {username}", code="unknown-account",
+                               fix="See `uccerts admin list`")
+            writers = [n for n, r in uow.accounts.list() if r == "read-write"]
+            if found[0] == "read-write" and writers == [username]:
+                raise Refused(f"{username} is the last read-write account",
+                              code="last-administrator",
+                              fix="Add another read-write account first")
+            uow.accounts.remove(username)
+            self.ctx.audit(uow, "", "admin remove", "ok", detail=username)
+            uow.commit()
+
+
+_DUMMY_HASH = hash_password("not-a-real-password-0")

@@ -1,0 +1,179 @@
+"""An ASGI application served over a listener's streams (HTTP/1.1 with h11).
+
+Cisco Tomcat must serve the web console and the APIs with the certificate it loaded
+when it started, so the console rides on the service's own TLS listener rather than
+on a separate web server with its own idea of certificates and restarts.
+
+Request bodies are read whole before the application runs, up to ``MAX_BODY``; a
+larger one is answered 413 here, without reaching the application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import h11
+
+from uccerts.runtime.listener import Handler
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_HEAD = 32 * 1024
+MAX_BODY = 1024 * 1024  # uploads over 1 MiB are refused (413)
+IDLE_TIMEOUT_S = 30.0
+READ_TIMEOUT_S = 30.0
+_CHUNK = 65536
+
+
+class _Closed(Exception):
+    """The client went away or broke HTTP; end the connection quietly."""
+
+
+def asgi_handler(app: App, *, scheme: str = "https") -> Handler:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        peer = writer.get_extra_info("peername") or ("", 0)
+        local = writer.get_extra_info("sockname") or ("", 0)
+        try:
+            while True:
+                event = await _next(conn, reader, IDLE_TIMEOUT_S)
+                if isinstance(event, h11.ConnectionClosed):
+                    return
+                if not isinstance(event, h11.Request):
+                    return
+                body = await _body(conn, reader, event)
+                if body is None:
+                    await _too_large(conn, writer)
+                    return
+                await _run(app, conn, writer, event, body, scheme, peer, local)
+                if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                    return
+                conn.start_next_cycle()
+        except (_Closed, h11.ProtocolError):
+            if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                await _send_error(conn, writer, 400, "Bad request")
+    return serve
+
+
+async def _next(conn: h11.Connection, reader: asyncio.StreamReader, timeout: float
+                ) -> Any:
+    while True:
+        event = conn.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        try:
+            data = await asyncio.wait_for(reader.read(_CHUNK), timeout)
+        except TimeoutError as err:
+            raise _Closed from err
+        conn.receive_data(data)
+
+
+async def _body(conn: h11.Connection, reader: asyncio.StreamReader, request: h11.Request
+                ) -> bytes | None:
+    for name, value in request.headers:
+        if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
+            return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        event = await _next(conn, reader, READ_TIMEOUT_S)
+        if isinstance(event, h11.Data):
+            size += len(event.data)
+            if size > MAX_BODY:
+                return None
+            chunks.append(bytes(event.data))
+        elif isinstance(event, h11.EndOfMessage):
+            return b"".join(chunks)
+        else:
+            raise _Closed
+
+
+async def _run(app: App, conn: h11.Connection, writer: asyncio.StreamWriter,
+               request: h11.Request, body: bytes, scheme: str, peer: tuple[Any, ...],
+               local: tuple[Any, ...]) -> None:
+    target = request.target.decode("latin-1")
+    path, _, query = target.partition("?")
+    scope: Scope = {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": request.http_version.decode(), "method": request.method.decode(),
+        "scheme": scheme, "path": _unquote(path), "raw_path": path.encode("latin-1"),
+        "query_string": query.encode("latin-1"), "root_path": "",
+        "headers": [(k.lower(), v) for k, v in request.headers],
+        "client": (peer[0], peer[1]), "server": (local[0], local[1]),
+    }
+    delivered = False
+    finished = asyncio.Event()
+    started = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await finished.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+            headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
+            _send(conn, writer, h11.Response(status_code=message["status"], headers=headers))
+        elif message["type"] == "http.response.body":
+            data = message.get("body", b"")
+            if data and request.method != b"HEAD":
+                _send(conn, writer, h11.Data(data=data))
+            if not message.get("more_body", False):
+                _send(conn, writer, h11.EndOfMessage())
+                finished.set()
+            await writer.drain()
+
+    try:
+        await app(scope, receive, send)
+    except Exception:
+        if not started:
+            await _send_error(conn, writer, 500, "Internal error")
+            return
+        raise _Closed from None
+    finally:
+        finished.set()
+    if conn.our_state is h11.SEND_BODY:  # the app stopped mid-response
+        raise _Closed
+
+
+def _send(conn: h11.Connection, writer: asyncio.StreamWriter, event: Any) -> None:
+    data = conn.send(event)
+    if data:
+        writer.write(data)
+
+
+async def _send_error(conn: h11.Connection, writer: asyncio.StreamWriter, status: int,
+                      text: str) -> None:
+    body = json.dumps({"message": text, "messages": [text]}).encode()
+    try:
+        _send(conn, writer, h11.Response(status_code=status, headers=[
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]))
+        _send(conn, writer, h11.Data(data=body))
+        _send(conn, writer, h11.EndOfMessage())
+        await writer.drain()
+    except (h11.LocalProtocolError, ConnectionError):
+        pass
+
+
+async def _too_large(conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+    await _send_error(conn, writer, 413, "The request body is larger than 1 MiB: upload "
+                                         "certificates one file at a time")
+
+
+def _unquote(path: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(path)
