@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,6 +12,7 @@ from uccerts.cli.common import handled, say, state, warn
 
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
+    from uccerts.services.control import ClusterControl
     from uccerts.services.serve import Running
 
 
@@ -65,8 +66,13 @@ def _serve(ctx: typer.Context, services: Services, as_json: bool) -> None:
         else:
             print_running(running)
 
+    def web(node: str, control: ClusterControl) -> Any:
+        from uccerts.web.app import create_app
+
+        return create_app(services, node, control)
+
     try:
-        ServeService(services.ctx, home).run(ready=ready, warn=warn)
+        ServeService(services.ctx, home).run(ready=ready, warn=warn, web=web)
     finally:
         services.dispose()
     if not as_json:

@@ -22,6 +22,7 @@ from uccerts.domain.purposes import SERVICES, Service, service
 from uccerts.domain.signedfile import cert_sha256
 from uccerts.errors import NotFound, Refused, SystemFailure
 from uccerts.runtime import endpoints, tftp, tvs
+from uccerts.runtime.asgi import App, asgi_handler
 from uccerts.runtime.listener import Handler, Listener
 from uccerts.runtime.ports import Database, Endpoint, Hooks, NodePlan, State
 from uccerts.runtime.tlsctx import server_context
@@ -91,6 +92,10 @@ class Supervisor:
         self._nodes = {n.hostname.lower(): n for n in nodes}
         self._hooks, self._db, self._warn = hooks, db, warn
         self.phones: PhoneSide = _NoPhones()
+        # What Cisco Tomcat serves over HTTPS on a node: an ASGI app (node -> app);
+        # None: a plain status page.
+        self.web: Callable[[str], App] | None = None
+        self._apps: dict[str, App] = {}
         self._instances: dict[tuple[str, str], Instance] = {}
         for node in nodes:
             for svc in SERVICES:
@@ -301,6 +306,9 @@ class Supervisor:
         if name == CALLMANAGER:
             return endpoints.registrar(self.phones.knows), tls
         if name == "Cisco Tomcat":
+            if self.web is not None:
+                app = self._apps.get(node) or self._apps.setdefault(node, self.web(node))
+                return asgi_handler(app), tls
             return endpoints.status_page(node, name, load.certificate), tls
         return endpoints.banner(node, name), tls
 

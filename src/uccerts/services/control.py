@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from uccerts.runtime import control
 
@@ -57,3 +57,25 @@ class ControlClient:
         result: dict[str, Any] = self._call("phones.wait", {"timeout": timeout},
                                             timeout=timeout + 30)
         return result
+
+
+class ClusterControl(Protocol):
+    """The running cluster for faces served inside ``serve`` (or beside it)."""
+
+    async def call(self, op: str, args: dict[str, Any], *, actor: str, source: str,
+                   on_event: Emit | None = None) -> Any: ...
+
+
+class SocketControl:
+    """``ClusterControl`` through the control socket of a home (outside ``serve``)."""
+
+    def __init__(self, home: Path) -> None:
+        self._home = home
+
+    async def call(self, op: str, args: dict[str, Any], *, actor: str, source: str,
+                   on_event: Emit | None = None) -> Any:
+        import asyncio
+
+        return await asyncio.to_thread(control.call, self._home, op,
+                                       {**args, "source": source}, actor=actor,
+                                       on_event=on_event)

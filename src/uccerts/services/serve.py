@@ -25,6 +25,8 @@ from uccerts.services.context import Context, resolve_cluster
 from uccerts.services.serve_store import StoreHooks
 
 Say = Callable[[str], None]
+# The console and APIs a node's Cisco Tomcat serves: (node, cluster control) -> ASGI app.
+WebFactory = Callable[[str, "LocalControl"], Any]
 DEFAULT_WAIT_S = 120.0
 
 
@@ -48,17 +50,19 @@ class ServeService:
     def __init__(self, ctx: Context, home: Path) -> None:
         self._ctx, self._home = ctx, home
 
-    def run(self, *, ready: Callable[[Running], None], warn: Say) -> None:
+    def run(self, *, ready: Callable[[Running], None], warn: Say,
+            web: WebFactory | None = None) -> None:
         """Run until SIGINT/SIGTERM. Refuses when another serve holds this home."""
         self._home.mkdir(parents=True, exist_ok=True)
         lock = ServeLock(self._home)
         lock.acquire()
         try:
-            asyncio.run(self._main(ready, warn))
+            asyncio.run(self._main(ready, warn, web))
         finally:
             lock.release()
 
-    async def _main(self, ready: Callable[[Running], None], warn: Say) -> None:
+    async def _main(self, ready: Callable[[Running], None], warn: Say,
+                    web: WebFactory | None) -> None:
         with self._ctx.read() as uow:
             cluster = resolve_cluster(uow, self._ctx.cluster)
             nodes = uow.clusters.nodes(cluster.name)
@@ -72,8 +76,11 @@ class ServeService:
         setups = await db.run(hooks.phones)
         fleet = Fleet(setups, supervisor.endpoint, persist)
         supervisor.phones = fleet
-        control = ControlServer(self._home / SOCKET_NAME,
-                                Operations(supervisor, fleet, hooks, db).dispatch)
+        operations = Operations(supervisor, fleet, hooks, db)
+        control = ControlServer(self._home / SOCKET_NAME, operations.dispatch)
+        if web is not None:
+            local = LocalControl(operations)
+            supervisor.web = lambda node: web(node, local)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -93,6 +100,18 @@ class ServeService:
             await fleet.stop()
             await supervisor.stop_all()
             db.close()
+
+
+class LocalControl:
+    """``ClusterControl`` inside ``serve``: the operations called directly."""
+
+    def __init__(self, operations: Operations) -> None:
+        self._ops = operations
+
+    async def call(self, op: str, args: dict[str, Any], *, actor: str, source: str,
+                   on_event: Callable[[str], None] | None = None) -> Any:
+        return await self._ops.dispatch(op, {**args, "source": source}, actor,
+                                        on_event or (lambda _: None))
 
 
 class Operations:

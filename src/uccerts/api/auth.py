@@ -1,0 +1,106 @@
+"""Who is calling: HTTP Basic (scripts) or a console session (browsers).
+
+Each face decides what a missing or insufficient identity looks like (``Unauthorized``
+and ``Forbidden`` are mapped once per interface: problem+json for ``/api/v1``, the
+appliance's shape and realm for the compatible API, a redirect to the login page for
+the console).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from uccerts.api.context import AppContext
+from uccerts.api.security import Principal
+from uccerts.errors import Refused, UccertsError
+
+SESSION_COOKIE = "uccerts_session"
+
+
+class Unauthorized(UccertsError):
+    exit_code = 1
+    http_status = 401
+    default_code = "unauthorized"
+
+
+class Forbidden(UccertsError):
+    exit_code = 1
+    http_status = 403
+    default_code = "forbidden"
+
+
+class Throttled(Refused):
+    http_status = 429
+    default_code = "too-many-failures"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed logins: try again in {retry_after} s",
+                         fix="Wait, then check the user name and password")
+        self.retry_after = retry_after
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def app_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+async def login(ctx: AppContext, username: str, password: str, client: str) -> Principal:
+    """Check a password (throttled per user and client address)."""
+    wait = ctx.throttle.retry_after(username, client)
+    if wait:
+        raise Throttled(wait)
+    cached = ctx.credentials.get(username, password)
+    if cached is not None:
+        return cached
+    account = await run_in_threadpool(ctx.services.accounts.authenticate, username, password)
+    if account is None:
+        ctx.throttle.failed(username, client)
+        raise Unauthorized("The user name or password is wrong", code="bad-credentials",
+                           fix="Check them; accounts are listed by `uccerts admin list`")
+    ctx.throttle.succeeded(username, client)
+    principal = Principal(account.username, account.role, "basic")
+    ctx.credentials.put(username, password, principal)
+    return principal
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        user, sep, password = base64.b64decode(value.strip(), validate=True).decode(
+            "utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if sep else None
+
+
+async def identify(request: Request, *, sessions: bool) -> Principal:
+    """The caller from Basic credentials (or, when ``sessions``, the console cookie)."""
+    ctx = app_context(request)
+    creds = basic_credentials(request)
+    if creds is not None:
+        return await login(ctx, creds[0], creds[1], client_address(request))
+    if sessions:
+        session = ctx.sessions.get(request.cookies.get(SESSION_COOKIE))
+        if session is not None:
+            request.state.session = session
+            return session.principal
+    raise Unauthorized("Authentication is required", code="unauthenticated",
+                       fix="Send HTTP Basic credentials of a uccerts account")
+
+
+def require_write(principal: Principal) -> Principal:
+    if not principal.can_write:
+        raise Forbidden(f"{principal.username} is read-only", code="read-only",
+                        fix="Use a read-write account for changes")
+    return principal

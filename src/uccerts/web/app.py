@@ -1,0 +1,30 @@
+"""The app factory: one ASGI app per node, served by that node's Cisco Tomcat."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from uccerts.api.context import AppContext
+from uccerts.api.limits import BodyLimit
+from uccerts.api.native import create_native
+from uccerts.api.platformcom import COMPAT_BASE, create_compat
+from uccerts.web.views import create_console
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from uccerts.bootstrap import Services
+    from uccerts.services.control import ClusterControl
+
+
+def create_app(services: Services, node: str, control: ClusterControl | None = None
+               ) -> ASGIApp:
+    """The console and both APIs of ``node`` (pages and APIs act on it unless a
+    request names another node)."""
+    ctx = AppContext(services=services, node=node, control=control)
+    console: FastAPI = create_console(ctx)
+    console.mount("/api/v1", create_native(ctx))
+    console.mount(COMPAT_BASE, create_compat(ctx))
+    return BodyLimit(console)
