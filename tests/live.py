@@ -95,6 +95,12 @@ class LiveCluster:
             proc.send_signal(sig)
         try:
             code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # Never leave a serve holding this worker's addresses for the next test.
+            proc.kill()
+            proc.wait(timeout=30)
+            raise AssertionError(f"serve did not stop within 30 s of signal {sig}: "
+                                 + self.errors()) from None
         finally:
             if proc.stdout is not None:
                 proc.stdout.close()

@@ -7,10 +7,12 @@ worker thread (``Database``), never from the event loop.
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Protocol, TypeVar
 
 from uccerts.domain.model import ServiceLoad
@@ -95,13 +97,41 @@ class Hooks(Protocol):
 
 
 class Database:
-    """Runs blocking store calls on one worker thread, in order."""
+    """Runs blocking store calls on one worker thread, in order.
+
+    A daemon thread rather than an executor: a store call that hangs (a database
+    that stopped answering) must not keep a stopped ``serve`` from exiting.
+    """
 
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uccerts-db")
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="uccerts-db", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        def settle(outcome: Callable[[], None]) -> None:
+            if not done.done():
+                outcome()
+
+        def job() -> None:
+            try:
+                result = fn(*args)
+            except BaseException as err:  # handed to the awaiting coroutine
+                loop.call_soon_threadsafe(settle, partial(done.set_exception, err))
+            else:
+                loop.call_soon_threadsafe(settle, partial(done.set_result, result))
+
+        self._jobs.put(job)
+        return await done
+
+    def close(self, *, wait: bool = True) -> None:
+        self._jobs.put(None)
+        if wait:
+            self._thread.join()

@@ -7,6 +7,7 @@ hooks, and the control operations the other faces call (``services.control``).
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ Say = Callable[[str], None]
 # The console and APIs a node's Cisco Tomcat serves: (node, cluster control) -> ASGI app.
 WebFactory = Callable[[str, "LocalControl"], Any]
 DEFAULT_WAIT_S = 120.0
+SHUTDOWN_S = 10.0
 
 
 def node_plan(node: Node) -> NodePlan:
@@ -83,8 +85,14 @@ class ServeService:
             supervisor.web = lambda node: web(node, local)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            if stop.is_set():  # a second Ctrl-C: do not wait for a clean stop
+                os._exit(130)
+            stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
         try:
             await supervisor.start_all(await db.run(hooks.saved_loads))
             await control.start()
@@ -96,10 +104,17 @@ class ServeService:
                 len(setups), str(self._home / SOCKET_NAME)))
             await stop.wait()
         finally:
-            await control.stop()
-            await fleet.stop()
-            await supervisor.stop_all()
-            db.close()
+            # Each step bounded: a wedged connection or store call must not keep a
+            # stopped cluster's process (and its ports) alive.
+            for what, step in (("the control socket", control.stop),
+                               ("the phones", fleet.stop),
+                               ("the listeners", supervisor.stop_all)):
+                try:
+                    await asyncio.wait_for(step(), SHUTDOWN_S)
+                except TimeoutError:
+                    warn(f"Stopping {what} took longer than {SHUTDOWN_S:.0f} s; "
+                         "going on")
+            db.close(wait=False)
 
 
 class LocalControl:
