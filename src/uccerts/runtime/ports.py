@@ -120,13 +120,19 @@ class Database:
             if not done.done():
                 outcome()
 
+        def hand_back(outcome: Callable[[], None]) -> None:
+            try:
+                loop.call_soon_threadsafe(settle, outcome)
+            except RuntimeError:
+                pass  # the loop is gone (serve stopped): nobody waits for this answer
+
         def job() -> None:
             try:
                 result = fn(*args)
             except BaseException as err:  # handed to the awaiting coroutine
-                loop.call_soon_threadsafe(settle, partial(done.set_exception, err))
+                hand_back(partial(done.set_exception, err))
             else:
-                loop.call_soon_threadsafe(settle, partial(done.set_result, result))
+                hand_back(partial(done.set_result, result))
 
         self._jobs.put(job)
         return await done
