@@ -7,6 +7,7 @@ worker thread (``Database``), never from the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -121,10 +122,9 @@ class Database:
                 outcome()
 
         def hand_back(outcome: Callable[[], None]) -> None:
-            try:
+            # A loop that is gone (serve stopped) has nobody waiting for this answer.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(settle, outcome)
-            except RuntimeError:
-                pass  # the loop is gone (serve stopped): nobody waits for this answer
 
         def job() -> None:
             try:
