@@ -210,9 +210,6 @@ def test_node_client_csr_names_are_exactly_common_name_and_alt_names(
     assert isinstance(key, rsa.RSAPublicKey) and key.key_size == 3072
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "domain/csr.py plan_csr still adds the node's web-security alternate host names to a "
-    "this-server tomcat CSR when exact_names is set (§13: exactly commonName + altNames)"))
 def test_csr_names_stay_exact_with_web_security_alternate_names(
         client: TestClient, svc: Services) -> None:
     ws = svc.clusters.node(NODE).web_security

@@ -12,6 +12,9 @@ TOO_LARGE = ("The request body is larger than 1 MiB: upload certificates one fil
 
 
 class BodyLimit:
+    """Reads the request body first (at most 1 MiB, the whole of any legal upload),
+    then hands it to the app; a larger body is answered 413 before the app runs."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -23,25 +26,31 @@ class BodyLimit:
             if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
                 await _refuse(send)
                 return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > MAX_BODY:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away before sending its body
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                await _refuse(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _refuse(send)
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 async def _refuse(send: Send) -> None:

@@ -109,8 +109,10 @@ def plan_csr(purpose: Purpose, node: Node, cluster_nodes: Sequence[Node], domain
         covered = [node]
         default_cn = node.fqdn
         auto = [node.fqdn.lower()]
-        # this-server tomcat: the web-security alternate host names become SANs.
-        alt = node.web_security.alternate_hostnames if purpose.family == "tomcat" else ()
+        # this-server tomcat: the web-security alternate host names become SANs (not
+        # when the caller names every SAN itself: §13's "exactly commonName + altNames").
+        alt = (node.web_security.alternate_hostnames
+               if purpose.family == "tomcat" and not options.exact_names else ())
         extra = [_check_extra(s, allow_ip=True) for s in (*alt, *options.extra_sans)]
 
     cn = (options.common_name or default_cn).strip()
