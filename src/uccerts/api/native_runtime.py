@@ -1,0 +1,150 @@
+"""The running cluster: Control Center (services per node) and the phones.
+
+These routes need ``uccerts serve``: without it (``ctx.control`` is None, or the control
+endpoint does not answer) they answer 503 ``cluster-not-running``.
+
+A control operation runs in its own task, shielded from the request: a restart that
+has begun completes even if the client goes away (domain.md §12). Stopping or
+restarting the Cisco Tomcat that serves this very request would cut the connection
+the answer travels on, so that one is accepted (202) and runs once the answer is out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from uccerts.api.auth import app_context
+from uccerts.api.native_auth import Caller, Writer
+from uccerts.api.native_models import (
+    DeleteItlIn,
+    PhonesResetIn,
+    PhonesStatusOut,
+    ServiceActionOut,
+    ServiceRow,
+)
+from uccerts.api.security import Principal
+from uccerts.domain.purposes import service as find_service
+from uccerts.errors import UccertsError
+from uccerts.runtime.control import not_running
+
+router = APIRouter()
+
+Action = Literal["restart", "start", "stop", "activate", "deactivate"]
+TOMCAT = "Cisco Tomcat"
+CUTS_OWN_CONNECTION = frozenset({"restart", "stop", "deactivate"})
+
+
+def _keep(request: Request, work: Awaitable[Any]) -> asyncio.Future[Any]:
+    """Run ``work`` in a task the app holds until it ends (not tied to the request)."""
+    tasks: set[asyncio.Future[Any]] = request.app.state.tasks
+    task = asyncio.ensure_future(work)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return task
+
+
+async def control_call(request: Request, principal: Principal, op: str,
+                       args: dict[str, Any], on_event: Callable[[str], None] | None = None
+                       ) -> Any:
+    control = app_context(request).control
+    if control is None:
+        raise not_running("this API is not served by `uccerts serve`")
+    work = control.call(op, args, actor=principal.username, source="api", on_event=on_event)
+    return await asyncio.shield(_keep(request, work))
+
+
+# ------------------------------------------------------------------ services
+
+
+@router.get("/nodes/{node}/services", response_model=list[ServiceRow], tags=["services"])
+async def list_services(node: str, request: Request, principal: Caller) -> Any:
+    """Every service of the node: state, ports, the certificate it serves now and
+    whether a newer one is installed (`restart_needed`)."""
+    return await control_call(request, principal, "service.list", {"node": node})
+
+
+@router.post("/nodes/{node}/services/{service}/{action}", response_model=ServiceActionOut,
+             tags=["services"], responses={202: {"model": ServiceActionOut,
+                                                 "description": "Accepted: runs once "
+                                                 "the answer is sent (this Tomcat)"}})
+async def service_action(node: str, service: str, action: Action, request: Request,
+                         principal: Writer) -> Any:
+    """restart, start, stop, activate or deactivate a service (e.g. "Cisco Tomcat");
+    `events` are the states it went through (`Cisco Tomcat[STOPPING]` ...)."""
+    name = find_service(service).name
+    args = {"node": node, "service": name}
+    if name == TOMCAT and action in CUTS_OWN_CONNECTION and _is_served_node(request, node):
+        if app_context(request).control is None:
+            raise not_running("this API is not served by `uccerts serve`")
+
+        async def later() -> None:
+            await asyncio.sleep(0.05)  # let the answer leave before the listener stops
+            # Nobody waits for this answer: a refusal is in the audit trail.
+            with contextlib.suppress(UccertsError):
+                await control_call(request, principal, f"service.{action}", args)
+
+        async def start() -> None:
+            _keep(request, later())
+
+        return JSONResponse({"service": name, "state": "STOPPING", "events": [],
+                             "accepted": True}, status_code=202,
+                            background=BackgroundTask(start))
+    events: list[str] = []
+    result = await control_call(request, principal, f"service.{action}", args, events.append)
+    return {**result, "events": events}
+
+
+def _is_served_node(request: Request, node: str) -> bool:
+    served, wanted = app_context(request).node.lower(), node.strip().lower()
+    return wanted == served or wanted.startswith(served + ".")
+
+
+# ------------------------------------------------------------------ phones
+
+
+@router.get("/phones", response_model=PhonesStatusOut, tags=["phones"])
+async def phones_status(request: Request, principal: Caller, wait: bool = False,
+                        timeout: Annotated[float, Query(ge=1, le=600)] = 120.0) -> Any:
+    """Registration counts per node and state, and every phone (`wait`: first wait
+    until no phone is resetting)."""
+    if wait:
+        await control_call(request, principal, "phones.wait", {"timeout": timeout})
+    return await control_call(request, principal, "phones.status", {})
+
+
+@router.get("/phones/history", tags=["phones"])
+async def phones_history(request: Request, principal: Caller) -> list[dict[str, Any]]:
+    """Registration counts over time (the seed's RTMT)."""
+    result: list[dict[str, Any]] = await control_call(request, principal, "phones.history",
+                                                      {})
+    return result
+
+
+@router.post("/phones/reset", tags=["phones"])
+async def phones_reset(request: Request, principal: Writer,
+                       body: PhonesResetIn | None = None) -> dict[str, Any]:
+    """Reset phones (all, or one node's): they fetch the ITL and config again and
+    re-register. `wait`: answer once every phone settled, with the status."""
+    options = body or PhonesResetIn()
+    result: dict[str, Any] = await control_call(
+        request, principal, "phones.reset",
+        {"node": options.node, "wait": options.wait, "timeout": options.timeout})
+    return result
+
+
+@router.post("/phones/delete-itl", tags=["phones"])
+async def phones_delete_itl(body: DeleteItlIn, request: Request, principal: Writer
+                            ) -> dict[str, Any]:
+    """Erase the ITL (and CTL) on phones, as from their Security menu; they reset."""
+    result: dict[str, Any] = await control_call(
+        request, principal, "phones.delete_itl",
+        {"macs": body.macs, "all": body.all, "wait": body.wait, "timeout": body.timeout})
+    return result
