@@ -7,8 +7,10 @@ their own shapes with small mappers.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from cryptography import x509
 
@@ -181,3 +183,33 @@ class PhoneRecord:
     cm_node: str  # host name of its CallManager node
     itl_sha256: str | None = None  # the ITL file it last accepted (in the trust-file store)
     ctl_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class RunbookStep:
+    """One numbered step of a stored runbook and how far it got."""
+
+    n: int
+    node: str
+    action: str  # e.g. "generate-csr", "restart"
+    detail: str
+    service: str = ""
+    state: str = "pending"  # pending | running | done | failed
+    output: str = ""  # what the step produced (a PEM chain, a message); may be large
+    started: dt.datetime | None = None
+    finished: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Runbook:
+    """A planned regeneration (domain.md §10) as stored: its options, steps and state."""
+
+    id: int | None
+    cluster: str
+    purpose: str
+    options: Mapping[str, Any]  # JSON-compatible (nodes, distribution, ca, overrides, …)
+    state: str  # planned | running | waiting | done | failed
+    created: dt.datetime
+    updated: dt.datetime
+    steps: tuple[RunbookStep, ...] = ()
+    message: str = ""  # last failure or waiting reason

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,8 @@ from uccerts.domain.model import (
     Node,
     PendingCsr,
     PhoneRecord,
+    Runbook,
+    RunbookStep,
     ServiceLoad,
     TrustEntry,
 )
@@ -34,6 +37,12 @@ from uccerts.domain.purposes import Role
 from uccerts.domain.truststore import store_key
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
 from uccerts.storage import ports
+from uccerts.storage.sql_runbooks import (
+    runbook_not_found,
+    step_given_twice,
+    step_not_found,
+    step_updated_at,
+)
 from uccerts.storage.tables import subject_key
 
 BUSY_TIMEOUT_S = 30  # as SQLite's busy timeout in storage.engine
@@ -60,13 +69,15 @@ class _State:
     loads: dict[tuple[str, str, str], ServiceLoad] = field(default_factory=dict)
     phones: dict[tuple[str, str], PhoneRecord] = field(default_factory=dict)  # (cluster, mac)
     files: dict[str, bytes] = field(default_factory=dict)
+    runbooks: dict[int, Runbook] = field(default_factory=dict)  # by id, ids ascending
 
     def copy(self) -> _State:
         # Values are frozen dataclasses: copying the containers is a full snapshot.
         return _State(dict(self.clusters), dict(self.nodes), dict(self.identities),
                       dict(self.csrs), dict(self.trust), list(self.audit),
                       dict(self.settings), dict(self.accounts), self.next_id,
-                      dict(self.loads), dict(self.phones), dict(self.files))
+                      dict(self.loads), dict(self.phones), dict(self.files),
+                      dict(self.runbooks))
 
 
 class _Repos:
@@ -348,6 +359,74 @@ class MemoryPhoneRepo(_Repos):
         return self.s.files.get(sha256)
 
 
+def _json(options: Any) -> Any:
+    """What a JSON text column gives back: tuples become lists, a fresh copy each time."""
+    return json.loads(json.dumps(dict(options)))
+
+
+def _step(step: RunbookStep) -> RunbookStep:
+    return replace(step, started=None if step.started is None else _utc(step.started),
+                   finished=None if step.finished is None else _utc(step.finished))
+
+
+class MemoryRunbookRepo(_Repos):
+    def add(self, runbook: Runbook) -> int:
+        numbers = [s.n for s in runbook.steps]
+        for i, n in enumerate(numbers):
+            if n in numbers[:i]:
+                raise step_given_twice(n)
+        if runbook.cluster not in self.s.clusters:
+            raise NotFound(f"Cluster {runbook.cluster} does not exist",
+                           code="cluster-not-found")
+        rid = self.new_id()
+        self.s.runbooks[rid] = replace(
+            runbook, id=rid, options=_json(runbook.options), created=_utc(runbook.created),
+            updated=_utc(runbook.updated),
+            steps=tuple(sorted((_step(s) for s in runbook.steps), key=lambda s: s.n)))
+        return rid
+
+    def _out(self, runbook: Runbook) -> Runbook:
+        return replace(runbook, options=_json(runbook.options))
+
+    def get(self, runbook_id: int) -> Runbook | None:
+        found = self.s.runbooks.get(runbook_id)
+        return None if found is None else self._out(found)
+
+    def list(self, cluster: str | None = None, limit: int = 100) -> builtins.list[Runbook]:
+        found = [r for r in self.s.runbooks.values() if cluster is None or r.cluster == cluster]
+        found.sort(key=lambda r: (r.created, r.id), reverse=True)
+        return [self._out(r) for r in found[:max(limit, 0)]]
+
+    def set_state(self, runbook_id: int, state: str, message: str = "", *,
+                  at: dt.datetime) -> None:
+        old = self.s.runbooks.get(runbook_id)
+        if old is None:
+            raise runbook_not_found(runbook_id)
+        self.s.runbooks[runbook_id] = replace(old, state=state, message=message,
+                                              updated=_utc(at))
+
+    def set_step(self, runbook_id: int, n: int, *, state: str, output: str | None = None,
+                 started: dt.datetime | None = None, finished: dt.datetime | None = None
+                 ) -> None:
+        old = self.s.runbooks.get(runbook_id)
+        at = next((i for i, s in enumerate(old.steps) if s.n == n), None) if old else None
+        if old is None or at is None:
+            raise step_not_found(runbook_id, n)
+        step = old.steps[at]
+        step = replace(step, state=state,
+                       output=step.output if output is None else output,
+                       started=step.started if started is None else _utc(started),
+                       finished=step.finished if finished is None else _utc(finished))
+        self.s.runbooks[runbook_id] = replace(
+            old, steps=(*old.steps[:at], step, *old.steps[at + 1:]),
+            updated=_utc(step_updated_at(started, finished)))
+
+    def lock(self, runbook_id: int) -> None:
+        # Units of work are already serialised; only the existence check remains.
+        if runbook_id not in self.s.runbooks:
+            raise runbook_not_found(runbook_id)
+
+
 class MemoryUnitOfWork:
     """Takes the store's lock and a private copy at first use, like a lazy BEGIN."""
 
@@ -364,6 +443,7 @@ class MemoryUnitOfWork:
         self.accounts: ports.AccountRepo = MemoryAccountRepo(self)
         self.runtime: ports.RuntimeRepo = MemoryRuntimeRepo(self)
         self.phones: ports.PhoneRepo = MemoryPhoneRepo(self)
+        self.runbooks: ports.RunbookRepo = MemoryRunbookRepo(self)
 
     @property
     def state(self) -> _State:

@@ -16,6 +16,7 @@ A unit of work is one transaction::
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -28,6 +29,7 @@ from uccerts.domain.model import (
     Node,
     PendingCsr,
     PhoneRecord,
+    Runbook,
     ServiceLoad,
     TrustEntry,
 )
@@ -182,6 +184,41 @@ class PhoneRepo(Protocol):
     def file(self, sha256: str) -> bytes | None: ...
 
 
+class RunbookRepo(Protocol):
+    """Stored regeneration runbooks (domain.md §10), each with its numbered steps.
+
+    Deleting a cluster deletes its runbooks. ``lock`` serialises two units of work
+    resuming the same runbook (read-check-write of its steps)."""
+
+    def add(self, runbook: Runbook) -> int:
+        """Insert the runbook and its steps (all or none); its new id (``runbook.id`` is
+        ignored). Raises ``NotFound`` (cluster-not-found) for an unknown cluster,
+        ``Refused`` (runbook-step-exists) for a step number given twice."""
+
+    def get(self, runbook_id: int) -> Runbook | None:
+        """With its steps ordered by number."""
+
+    def list(self, cluster: str | None = None, limit: int = 100) -> builtins.list[Runbook]:
+        """Newest first (by ``created``, then by id), each with its steps."""
+
+    def set_state(self, runbook_id: int, state: str, message: str = "", *,
+                  at: dt.datetime) -> None:
+        """Set state and message, and ``updated`` to ``at``. Raises ``NotFound``
+        (runbook-not-found)."""
+
+    def set_step(self, runbook_id: int, n: int, *, state: str, output: str | None = None,
+                 started: dt.datetime | None = None, finished: dt.datetime | None = None
+                 ) -> None:
+        """Update step ``n``: its state, and output, started and finished where given
+        (None leaves them unchanged). The runbook's ``updated`` becomes ``finished``,
+        else ``started``, else now. Raises ``NotFound`` (runbook-step-not-found) when the
+        runbook or the step is missing."""
+
+    def lock(self, runbook_id: int) -> None:
+        """Hold the runbook against other writers until this unit of work ends
+        (``SELECT … FOR UPDATE``). Raises ``NotFound`` (runbook-not-found)."""
+
+
 class UnitOfWork(Protocol):
     clusters: ClusterRepo
     identities: IdentityRepo
@@ -192,6 +229,7 @@ class UnitOfWork(Protocol):
     accounts: AccountRepo
     runtime: RuntimeRepo
     phones: PhoneRepo
+    runbooks: RunbookRepo
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -48,6 +48,7 @@ from uccerts.storage import ports
 from uccerts.storage import tables as t
 from uccerts.storage.engine import READ_ONLY
 from uccerts.storage.secrets import Sealer
+from uccerts.storage.sql_runbooks import SqlRunbookRepo
 
 # ------------------------------------------------------------ transaction
 
@@ -557,6 +558,7 @@ class SqlUnitOfWork:
         self.accounts: ports.AccountRepo = SqlAccountRepo(self._tx)
         self.runtime: ports.RuntimeRepo = SqlRuntimeRepo(self._tx, sealer)
         self.phones: ports.PhoneRepo = SqlPhoneRepo(self._tx)
+        self.runbooks: ports.RunbookRepo = SqlRunbookRepo(self._tx)
 
     def __enter__(self) -> SqlUnitOfWork:
         return self

@@ -54,6 +54,8 @@ from uccerts.domain.model import (
     Node,
     PendingCsr,
     PhoneRecord,
+    Runbook,
+    RunbookStep,
     SanMatch,
     ServiceLoad,
     TrustEntry,
@@ -269,6 +271,40 @@ accounts = Table(
 )
 
 
+# Regeneration runbooks (domain.md §10) and their numbered steps. Options are JSON
+# text, read whole; a step's output (a PEM chain, a message) is unbounded text.
+runbooks = Table(
+    "runbooks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cluster_id", Integer, ForeignKey("clusters.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("purpose", String(SHORT), nullable=False),
+    Column("options", Text, nullable=False),  # JSON object
+    Column("state", String(SHORT), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("updated", UtcDateTime, nullable=False),
+    Index("ix_runbooks_cluster_id_state", "cluster_id", "state"),
+)
+
+runbook_steps = Table(
+    "runbook_steps", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("runbook_id", Integer, ForeignKey("runbooks.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("node", String(NAME), nullable=False),
+    Column("action", String(NAME), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("service", String(NAME), nullable=False),
+    Column("state", String(SHORT), nullable=False),
+    Column("output", Text, nullable=False),
+    Column("started", UtcDateTime, nullable=True),
+    Column("finished", UtcDateTime, nullable=True),
+    UniqueConstraint("runbook_id", "n"),
+)
+
+
 # ------------------------------------------------ rows <-> domain values
 
 
@@ -415,3 +451,28 @@ def phone_from_row(row: Row[Any]) -> PhoneRecord:
     """From a row carrying the host names as ``tftp_host`` and ``cm_host``."""
     return PhoneRecord(mac=row.mac, tftp_node=row.tftp_host, cm_node=row.cm_host,
                        itl_sha256=row.itl_sha256, ctl_sha256=row.ctl_sha256)
+
+
+def runbook_values(r: Runbook, cluster_id: int) -> dict[str, Any]:
+    return {"cluster_id": cluster_id, "purpose": r.purpose,
+            "options": json.dumps(dict(r.options)), "state": r.state, "message": r.message,
+            "created": r.created, "updated": r.updated}
+
+
+def runbook_from_row(row: Row[Any], steps: tuple[RunbookStep, ...]) -> Runbook:
+    """From a row carrying the cluster's name as ``cluster``."""
+    return Runbook(id=row.id, cluster=row.cluster, purpose=row.purpose,
+                   options=json.loads(row.options), state=row.state, created=row.created,
+                   updated=row.updated, steps=steps, message=row.message)
+
+
+def runbook_step_values(s: RunbookStep, runbook_id: int) -> dict[str, Any]:
+    return {"runbook_id": runbook_id, "n": s.n, "node": s.node, "action": s.action,
+            "detail": s.detail, "service": s.service, "state": s.state, "output": s.output,
+            "started": s.started, "finished": s.finished}
+
+
+def runbook_step_from_row(row: Row[Any]) -> RunbookStep:
+    return RunbookStep(n=row.n, node=row.node, action=row.action, detail=row.detail,
+                       service=row.service, state=row.state, output=row.output,
+                       started=row.started, finished=row.finished)
