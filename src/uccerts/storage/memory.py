@@ -257,7 +257,7 @@ class MemoryAuditRepo(_Repos):
     def list(self, cluster: str | None = None, limit: int = 100
              ) -> builtins.list[AuditEntry]:
         indexed = [(e.at, i, e) for i, e in enumerate(self.s.audit)
-                   if cluster is None or e.cluster == cluster]
+                   if cluster is None or e.cluster in (cluster, "")]
         return [e for _, _, e in sorted(indexed, key=lambda x: (x[0], x[1]),
                                         reverse=True)][:limit]
 

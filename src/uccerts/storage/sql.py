@@ -376,7 +376,8 @@ class SqlAuditRepo:
     def list(self, cluster: str | None = None, limit: int = 100) -> builtins.list[AuditEntry]:
         stmt = select(t.audit).order_by(t.audit.c.at.desc(), t.audit.c.id.desc()).limit(limit)
         if cluster is not None:
-            stmt = stmt.where(t.audit.c.cluster == cluster)
+            # Entries of no cluster (accounts, which every cluster shares) belong to all.
+            stmt = stmt.where(t.audit.c.cluster.in_((cluster, "")))
         return [t.audit_from_row(r) for r in self._tx.execute(stmt)]
 
 
