@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from uccerts.config import Settings
+from uccerts.domain.runbook import CaKind
 from uccerts.services.accounts import AccountService
 from uccerts.services.audit import AuditService
 from uccerts.services.certificates import CertificateService
@@ -14,6 +17,10 @@ from uccerts.services.context import Context, KeyFactory
 from uccerts.services.csrs import CsrService
 from uccerts.services.security import SecurityService
 from uccerts.storage.ports import UowFactory
+
+if TYPE_CHECKING:
+    from uccerts.services.runbook import Control, RunbookService
+    from uccerts.services.runbook_ca import Enrollment
 
 
 @dataclass(frozen=True)
@@ -72,3 +79,28 @@ def build_services(settings: Settings, *, actor: str = "system", source: str = "
     services = build_from_uow(store.uow, actor=actor, source=source, cluster=cluster,
                               read=store.reader)
     return replace(services, close=engine.dispose)
+
+
+def build_runbooks(settings: Settings, services: Services, control: Control | None,
+                   *, manual_folder: Path | None = None) -> RunbookService:
+    """Runbooks with their CA adapters: the lab CA of the home, a manual folder, ACME.
+    ``manual_folder`` overrides the folder a manual runbook was started with (import)."""
+    from uccerts.enroll.issued import Issued
+    from uccerts.enroll.labca import SignOptions
+    from uccerts.services.ca import LabCaService
+    from uccerts.services.runbook import RunbookService
+    from uccerts.services.runbook_ca import AcmeEnrollment, LabEnrollment, ManualEnrollment
+
+    def lab_sign(csr_pem: bytes) -> Issued:
+        bundle = LabCaService(settings, services.ctx.clock).sign(csr_pem, SignOptions())
+        return Issued(bundle.leaf, (bundle.intermediate,), bundle.root)
+
+    def enrollment(kind: CaKind, options: dict[str, Any]) -> Enrollment:
+        if kind is CaKind.LAB:
+            return LabEnrollment(lab_sign)
+        if kind is CaKind.MANUAL:
+            folder = manual_folder or Path(str(options.get("folder") or "csr-out"))
+            return ManualEnrollment(folder)
+        return AcmeEnrollment(options)
+
+    return RunbookService(services.ctx, control, enrollment)

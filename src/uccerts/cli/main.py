@@ -19,6 +19,7 @@ from uccerts.cli import (
     csr,
     ctl,
     phones,
+    runbook,
     serve,
     service,
     tools,
@@ -62,7 +63,7 @@ def main(
 # Each module adds its commands; they import their heavy modules inside the command
 # bodies so that start-up stays fast.
 for _module in (tools, check, ca, cluster, cert, csr, websecurity, audit, admin, serve, service,
-                phones, ctl):
+                phones, ctl, runbook):
     _module.register(app)
 
 

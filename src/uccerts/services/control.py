@@ -20,6 +20,11 @@ class ControlClient:
         return control.call(self._home, op, {**(args or {}), "source": self._source},
                             actor=self._actor, on_event=on_event, timeout=timeout)
 
+    def call(self, op: str, args: dict[str, Any] | None = None,
+             on_event: Emit | None = None) -> Any:
+        """Any control operation (see ``services.serve.Operations``)."""
+        return self._call(op, args, on_event)
+
     def service_list(self, node: str) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("service.list", {"node": node})
         return result

@@ -1,0 +1,78 @@
+"""How a runbook's CSR becomes a signed certificate: the manual, lab and ACME CAs
+behind one small interface."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+from cryptography import x509
+
+from uccerts.domain.model import Node
+from uccerts.enroll.issued import Issued
+from uccerts.errors import UsageError
+
+
+class Waiting(Exception):
+    """The CA has the CSRs and answers later (manual): the runbook pauses here."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Enrollment(Protocol):
+    def issue(self, name: str, node: Node, csr: x509.CertificateSigningRequest) -> Issued:
+        """The signed certificate for ``csr`` (``name`` like ``cucm-pub-tomcat``), or
+        ``Waiting`` when the CA answers later."""
+
+
+class LabEnrollment:
+    def __init__(self, sign: Callable[[bytes], Issued]) -> None:
+        self._sign = sign
+
+    def issue(self, name: str, node: Node, csr: x509.CertificateSigningRequest) -> Issued:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return self._sign(csr.public_bytes(Encoding.PEM))
+
+
+class ManualEnrollment:
+    """CSRs written to a folder; the administrator's CA answers into the same folder
+    and ``runbook import`` (or a resume) picks the answers up, matched by public key."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def issue(self, name: str, node: Node, csr: x509.CertificateSigningRequest) -> Issued:
+        from uccerts.enroll.manual import collect, export_csrs
+
+        found = collect(self.folder, {name: csr}) if self.folder.exists() else {}
+        if name in found:
+            return found[name]
+        export_csrs(self.folder, {name: csr})
+        raise Waiting(f"The CSR is in {self.folder / (name + '.csr')}: have the CA sign it, "
+                      f"put its answer (certificate and CA chain, any file names) in "
+                      f"{self.folder}, then run `uccerts runbook import ID {self.folder}`")
+
+
+class AcmeEnrollment:
+    def __init__(self, options: Mapping[str, object]) -> None:
+        self._options = options
+
+    def issue(self, name: str, node: Node, csr: x509.CertificateSigningRequest) -> Issued:
+        from uccerts.enroll.acme import AcmeEnroller, AcmeSettings
+
+        directory = self._options.get("acme_directory")
+        if not isinstance(directory, str) or not directory:
+            raise UsageError("--ca acme needs the ACME directory URL",
+                             code="acme-directory-missing",
+                             fix="Add --acme-directory https://…/directory")
+        bundle = self._options.get("acme_ca_bundle")
+        port = self._options.get("acme_http_port")
+        settings = AcmeSettings(directory=directory,
+                                ca_bundle=Path(str(bundle)) if bundle else None,
+                                http01_port=int(port) if isinstance(port, int) else 80)
+        issued: Issued = AcmeEnroller(settings).issue(csr, answer_on=[node.address])
+        return issued
