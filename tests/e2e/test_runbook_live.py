@@ -97,13 +97,21 @@ def test_sigkill_at_random_points_then_resume_finishes_without_repeating_work(
         live: LiveCluster, purpose: str) -> None:
     trials = int(os.environ.get("UCCERTS_KILL_TRIALS", "3"))
     rng = random.Random(purpose)
-    for _ in range(trials):
+    for trial in range(trials):
+        known = len(live.uccerts("runbook", "list", "--json").json)
         proc = _start_run(live, purpose)
-        time.sleep(rng.uniform(0.3, 4.0))
+        # Kill at a random moment once this trial's runbook exists (start-up is slow
+        # under load; a kill before the runbook is stored would test nothing).
+        deadline = time.monotonic() + 60
+        while len(live.uccerts("runbook", "list", "--json").json) == known:
+            assert proc.poll() is None, "runbook run ended before it stored a runbook"
+            assert time.monotonic() < deadline, "no runbook stored within 60 s"
+            time.sleep(0.1)
+        time.sleep(rng.uniform(0.0, 3.0) * (trial + 1) / trials)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         listing = live.uccerts("runbook", "list", "--json").json
-        if not listing or listing[0]["state"] == "done":
+        if listing[0]["state"] == "done":
             continue
         runbook_id = str(listing[0]["id"])
         for _ in range(5):

@@ -147,7 +147,10 @@ class RunbookService:
         if runbook.state == "done":
             return runbook
         self._set_state(runbook_id, "running")
-        for step in runbook.steps:
+        # Read once; each finished step's output is kept here for the steps after it
+        # (the store has it too, written before the next step begins).
+        steps = list(runbook.steps)
+        for i, step in enumerate(steps):
             if step.state == "done":
                 continue
             started = self.ctx.clock()
@@ -155,7 +158,7 @@ class RunbookService:
             if on_step:
                 on_step(replace(step, state="running", started=started))
             try:
-                output = self._do(self.get(runbook_id), step)
+                output = self._do(replace(runbook, steps=tuple(steps)), step)
             except Waiting as pause:
                 self._set_step(runbook_id, step.n, state="pending")
                 self._set_state(runbook_id, "waiting", pause.message)
@@ -167,8 +170,10 @@ class RunbookService:
                 raise
             done = self.ctx.clock()
             self._set_step(runbook_id, step.n, state="done", output=output, finished=done)
+            steps[i] = replace(step, state="done", output=output, started=started,
+                               finished=done)
             if on_step:
-                on_step(replace(step, state="done", output=output, finished=done))
+                on_step(steps[i])
         self._set_state(runbook_id, "done")
         return self.get(runbook_id)
 
