@@ -9,6 +9,7 @@ from uccerts.api.security import CredentialCache, SessionStore, Throttle
 
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
+    from uccerts.config import Settings
     from uccerts.services.control import ClusterControl
 
 
@@ -22,3 +23,4 @@ class AppContext:
     sessions: SessionStore = field(default_factory=SessionStore)
     throttle: Throttle = field(default_factory=Throttle)
     credentials: CredentialCache = field(default_factory=CredentialCache)
+    settings: Settings | None = None  # the home (the lab CA of runbooks); None: unknown

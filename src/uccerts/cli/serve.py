@@ -69,7 +69,7 @@ def _serve(ctx: typer.Context, services: Services, as_json: bool) -> None:
     def web(node: str, control: ClusterControl) -> Any:
         from uccerts.web.app import create_app
 
-        return create_app(services, node, control)
+        return create_app(services, node, control, settings=state(ctx).settings())
 
     try:
         ServeService(services.ctx, home).run(ready=ready, warn=warn, web=web)

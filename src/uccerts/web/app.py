@@ -16,14 +16,16 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from uccerts.bootstrap import Services
+    from uccerts.config import Settings
     from uccerts.services.control import ClusterControl
 
 
-def create_app(services: Services, node: str, control: ClusterControl | None = None
-               ) -> ASGIApp:
+def create_app(services: Services, node: str, control: ClusterControl | None = None,
+               *, settings: Settings | None = None) -> ASGIApp:
     """The console and both APIs of ``node`` (pages and APIs act on it unless a
-    request names another node)."""
-    ctx = AppContext(services=services, node=node, control=control)
+    request names another node). ``settings``: the home, for what needs its files
+    (the lab CA of a runbook started from the console)."""
+    ctx = AppContext(services=services, node=node, control=control, settings=settings)
     console: FastAPI = create_console(ctx)
     console.mount("/api/v1", create_native(ctx))
     console.mount(COMPAT_BASE, create_compat(ctx))

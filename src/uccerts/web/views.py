@@ -17,7 +17,14 @@ from starlette.exceptions import HTTPException
 from uccerts.api.auth import Forbidden
 from uccerts.api.context import AppContext
 from uccerts.errors import UccertsError
-from uccerts.web import pages_certificates, pages_cluster, pages_control, pages_csr, pages_tools
+from uccerts.web import (
+    pages_certificates,
+    pages_cluster,
+    pages_control,
+    pages_csr,
+    pages_runbooks,
+    pages_tools,
+)
 from uccerts.web import session as web_session
 from uccerts.web.jobs import Jobs
 from uccerts.web.render import Problem, environment, problems, render
@@ -80,9 +87,10 @@ def create_console(ctx: AppContext) -> FastAPI:
     app.state.ctx = ctx
     app.state.pages = environment()
     app.state.jobs = Jobs()
+    app.state.runbook_jobs = pages_runbooks.RunbookJobs()
     app.mount("/static", StaticFiles(packages=[("uccerts.web", "static")]), name="static")
     for module in (web_session, pages_certificates, pages_csr, pages_control,
-                   pages_cluster, pages_tools):
+                   pages_cluster, pages_runbooks, pages_tools):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(CsrfRejected, _csrf)

@@ -1,5 +1,5 @@
-// uccerts console: confirmations, form reloads and the two live views (a service
-// action's events, the phones' registration counts). No framework, no build.
+// uccerts console: confirmations, form reloads and the live views (a service action's
+// events, the phones' registration counts, a runbook's steps). No framework, no build.
 (function () {
   "use strict";
 
@@ -124,6 +124,80 @@
         .then(function () { setTimeout(pollCounts, 1000); });
     };
     pollCounts();
+  }
+
+  // Runbooks: follow each step's state, every second. A step may restart the Cisco
+  // Tomcat serving this page: a failed poll is tried again.
+  var runbook = document.querySelector("[data-runbook]");
+  if (runbook) {
+    var stepsBody = document.querySelector("[data-steps]");
+    var runbookProgress = runbook.querySelector("[data-progress]");
+    var runbookMessage = runbook.querySelector("[data-message]");
+    var resumeForm = document.querySelector("[data-resume]");
+    var renderSteps = function (steps) {
+      stepsBody.replaceChildren.apply(stepsBody, steps.map(function (s) {
+        var tr = document.createElement("tr");
+        tr.setAttribute("data-step", String(s.n));
+        [[String(s.n), ""], [s.node, ""], [s.action, "mono"], [s.detail, ""],
+         [s.state, "state " + s.state], [s.output, "mono"]].forEach(function (cell) {
+          var td = document.createElement("td");
+          td.textContent = cell[0];
+          if (cell[1]) { td.className = cell[1]; }
+          tr.appendChild(td);
+        });
+        return tr;
+      }));
+    };
+    var showRunbook = function (data) {
+      var doc = data.runbook, job = data.job;
+      var error = data.error;
+      if (doc) {
+        var name = document.querySelector("[data-runbook-name]");
+        if (name) { name.textContent = doc.id + ": " + doc.purpose; }
+        renderSteps(doc.steps);
+        runbookProgress.textContent = doc.state + ": " + doc.done + " of " + doc.total +
+          " steps done" + (data.active ? " (running here)" : "");
+        runbook.setAttribute("data-state", doc.state);
+        runbookMessage.hidden = !doc.message;
+        runbookMessage.textContent = doc.message;
+        if (job && window.location.pathname.indexOf("/runbooks/jobs/") === 0) {
+          window.history.replaceState(null, "", "/runbooks/view?id=" + doc.id);
+        }
+      } else if (job && job.done) {
+        runbookProgress.textContent = "Not started";
+        runbook.setAttribute("data-state", "refused");
+      }
+      runbook.setAttribute("data-active", data.active ? "yes" : "no");
+      runbook.querySelector("[data-error]").hidden = !error;
+      if (error) {
+        runbook.querySelector("[data-error-message]").textContent = error.message;
+        runbook.querySelector("[data-error-fix]").textContent = error.fix;
+      }
+      if (resumeForm) {
+        resumeForm.hidden = !data.resumable;
+        if (doc) {
+          resumeForm.querySelector("[data-resume-id]").value = String(doc.id);
+          var folderRow = resumeForm.querySelector("[data-folder-row]");
+          var folder = resumeForm.querySelector("[data-folder]");
+          folderRow.hidden = !(doc.folder && doc.state === "waiting");
+          if (folder && !folder.value) { folder.value = doc.folder; }
+        }
+      }
+      // Keep following while it runs (here or elsewhere); stop once it rests.
+      var resting = doc ? (!data.active && ["done", "failed", "waiting"].indexOf(doc.state) >= 0)
+                        : (job && job.done);
+      return !resting;
+    };
+    var pollRunbook = function () {
+      fetch(runbook.getAttribute("data-runbook"), {credentials: "same-origin", cache: "no-store"})
+        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
+        .then(function (data) { if (showRunbook(data)) { setTimeout(pollRunbook, 1000); } })
+        .catch(function () {
+          runbookProgress.textContent = "Waiting for the console to answer…";
+          setTimeout(pollRunbook, 1000);
+        });
+    };
+    pollRunbook();
   }
 
   // Generate Self-signed: the warning names the purpose chosen.
