@@ -18,6 +18,7 @@ from uccerts.cli import (
     cluster,
     csr,
     ctl,
+    drf,
     phones,
     runbook,
     serve,
@@ -63,7 +64,7 @@ def main(
 # Each module adds its commands; they import their heavy modules inside the command
 # bodies so that start-up stays fast.
 for _module in (tools, check, ca, cluster, cert, csr, websecurity, audit, admin, serve, service,
-                phones, ctl, runbook):
+                phones, ctl, runbook, drf):
     _module.register(app)
 
 

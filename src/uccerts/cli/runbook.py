@@ -113,6 +113,10 @@ def register(app: typer.Typer) -> None:
                                                    help="TLS trust for the ACME server"),
         acme_http_port: int = typer.Option(80, "--acme-http-port",
                                            help="Port answering http-01 on the node"),
+        acme_root_url: str = typer.Option(
+            "", "--acme-root-url",
+            help="Where the ACME CA publishes its root, when its chain stops below it "
+                 "(uploaded to <purpose>-trust first)"),
         manage_sso: bool = typer.Option(False, "--manage-sso"),
         allow_itl_risk: bool = typer.Option(False, "--allow-itl-risk"),
         ignore_backup: bool = typer.Option(False, "--ignore-backup"),
@@ -138,7 +142,7 @@ def register(app: typer.Typer) -> None:
                     raise typer.Exit(1)
             extra = {"folder": str(folder.resolve()), "acme_directory": acme_directory,
                      "acme_ca_bundle": str(acme_ca_bundle) if acme_ca_bundle else "",
-                     "acme_http_port": acme_http_port}
+                     "acme_http_port": acme_http_port, "acme_root_url": acme_root_url}
             with _Progress(as_json) as progress:
                 runbook = service.start(request, extra, on_step=progress.step)
             _report(runbook, as_json)

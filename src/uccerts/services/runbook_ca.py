@@ -71,8 +71,13 @@ class AcmeEnrollment:
                              fix="Add --acme-directory https://…/directory")
         bundle = self._options.get("acme_ca_bundle")
         port = self._options.get("acme_http_port")
+        # The chain an ACME CA returns usually stops below its root; without the root
+        # the identity upload is refused (ca-not-in-trust-store), so fetch it when the
+        # CA publishes it.
+        root_url = self._options.get("acme_root_url")
         settings = AcmeSettings(directory=directory,
                                 ca_bundle=Path(str(bundle)) if bundle else None,
-                                http01_port=int(port) if isinstance(port, int) else 80)
+                                http01_port=int(port) if isinstance(port, int) else 80,
+                                root_url=str(root_url) if root_url else None)
         issued: Issued = AcmeEnroller(settings).issue(csr, answer_on=[node.address])
         return issued
