@@ -106,7 +106,7 @@ def test_tvs_after_a_finished_callmanager_runbook_is_not_guarded(live: LiveClust
     plan = live.uccerts("runbook", "plan", "TVS", "--json")
     assert plan.code == 0, plan.out + plan.err
     codes = {g["code"] for g in plan.json["guards"]}
-    assert not codes & {"itl-pair-in-flight", "phones-not-reregistered"}
+    assert not codes & {"callmanager-tvs-together", "phones-not-registered"}
     assert codes == set()
     before = _served(live, (PUB, SUB), "TVS")
     doc = _run(live, "TVS", "--ca", "lab")
@@ -138,7 +138,7 @@ def test_itl_pair_guard_refuses_tvs_while_callmanager_is_unfinished(
     assert waiting["state"] == "waiting"
     assert sorted(p.name for p in folder.glob("*.csr")) == [
         f"{PUB}-CallManager.csr"]  # paused at the first node's CA answer
-    _refused(live, "itl-pair-in-flight", "--allow-itl-risk", "TVS")
+    _refused(live, "callmanager-tvs-together", "--allow-itl-risk", "TVS")
     lifted = _ok(live, "runbook", "plan", "TVS", "--allow-itl-risk", "--json")
     assert lifted["guards"] == [] and lifted["steps"]
     # Nothing changed for the phones: the CallManager runbook is still waiting.

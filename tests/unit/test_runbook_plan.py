@@ -85,10 +85,10 @@ def test_sso_guard_and_manage_sso_wraps_the_run() -> None:
 
 
 @pytest.mark.parametrize(("name", "in_flight", "settled", "code"), [
-    ("TVS", ("CallManager",), True, "itl-pair-in-flight"),
-    ("CallManager", ("TVS",), True, "itl-pair-in-flight"),
-    ("CallManager", (), False, "phones-not-reregistered"),
-    ("ITLRecovery", ("CallManager",), True, "itl-pair-in-flight"),
+    ("TVS", ("CallManager",), True, "callmanager-tvs-together"),
+    ("CallManager", ("TVS",), True, "callmanager-tvs-together"),
+    ("CallManager", (), False, "phones-not-registered"),
+    ("ITLRecovery", ("CallManager",), True, "callmanager-tvs-together"),
 ])
 def test_itl_pair_guard(name: str, in_flight: tuple[str, ...], settled: bool,
                         code: str) -> None:

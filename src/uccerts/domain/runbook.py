@@ -152,12 +152,12 @@ def guards_for(request: Request, targets: Sequence[Node], situation: Situation
     if family in ITL_FAMILIES:
         others = sorted({p for p in situation.in_flight if p in ITL_FAMILIES} - {family})
         if others:
-            found.append(Guard("itl-pair-in-flight",
+            found.append(Guard("callmanager-tvs-together",
                                f"{family} must not change while {', '.join(others)} is in "
                                "flight: phones would trust neither the new ITL signer nor "
                                "TVS (ITL mismatch)", Override.ITL_RISK.value))
         elif not situation.phones_settled:
-            found.append(Guard("phones-not-reregistered",
+            found.append(Guard("phones-not-registered",
                                f"Phones have not all re-registered since the last change; "
                                f"changing {family} now can strand them (ITL mismatch)",
                                Override.ITL_RISK.value))

@@ -298,7 +298,7 @@ class RunbookService:
             reasons = sorted({p["reason"] for p in status["phones"] if p["reason"]})
             raise Refused(f"Only {registered} of {before} phones re-registered"
                           + (f" ({'; '.join(reasons)})" if reasons else ""),
-                          code="phones-not-reregistered",
+                          code="phones-not-registered",
                           fix="See `uccerts phones status`; an ITL mismatch is recovered "
                               "with `uccerts phones delete-itl`, then resume the runbook")
         return f"{registered} of {total} phones registered"
