@@ -124,7 +124,8 @@ run phones reset --wait
 if [ -t 0 ] && [ -t 1 ]; then
   printf '\n%sThe cluster keeps running.%s In another terminal:\n' "$bold" "$off"
   printf '  export UCCERTS_HOME=%s\n  %s phones status\n' "$UCCERTS_HOME" "$UCCERTS"
-  printf '  %s service list cucm-pub\n  curl -k https://127.0.1.1:8443/\n' "$UCCERTS"
+  printf '  %s service list cucm-pub\n' "$UCCERTS"
+  printf 'Web console: https://127.0.1.1:8443/ (user admin, the password printed above)\n'
   printf 'Ctrl-C stops it.\n'
   trap 'stop_serve; exit 0' INT TERM
   wait "$serve_pid" || true

@@ -89,7 +89,8 @@ def print_running(running: Running) -> None:
     tomcat = next((s for s in running.nodes[0]["services"] if s["service"] == "Cisco Tomcat"
                    and s["ports"]), None) if running.nodes else None
     if tomcat:
-        say(f"Status page: https://{running.nodes[0]['address']}:{tomcat['ports'][-1]}/")
+        say(f"Web console and APIs: https://{running.nodes[0]['address']}:"
+            f"{tomcat['ports'][-1]}/ (accounts: uccerts admin list)")
     say(f"{running.phones} phone(s) booting. Watch them: uccerts phones status "
         "(or: watch -n1 uccerts phones status)")
     say("Restart a service: uccerts service restart NODE \"Cisco Tomcat\". Ctrl-C stops.")
