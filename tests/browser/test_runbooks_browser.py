@@ -60,6 +60,7 @@ def test_a_tomcat_runbook_in_the_browser(live: LiveCluster, browser_for: Any,
     assert "SAML SSO is enabled" in guard.inner_text()
     assert "--manage-sso" in guard.inner_text()
     assert page.locator("form.start button:has-text('Start')").is_disabled()
+    page.fill("#folder", "csr-out")  # the screenshot shows no folder of this machine
     shot(page, shots, "runbook-refused")
 
     # Tick --manage-sso and plan again: overridden, SSO steps around the regeneration.
@@ -70,6 +71,7 @@ def test_a_tomcat_runbook_in_the_browser(live: LiveCluster, browser_for: Any,
         "tr[data-guard='sso-enabled']").inner_text()
     steps = page.inner_text("[data-plan] table.steps")
     assert "disable-sso" in steps and "enable-sso" in steps
+    page.fill("#folder", "csr-out")
     shot(page, shots, "runbook-plan")
 
     # Start (with its confirmation); the page follows the steps until done, through
