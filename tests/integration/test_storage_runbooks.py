@@ -74,13 +74,13 @@ def test_round_trip_with_twenty_steps_and_a_large_output(any_store: AnyStore) ->
                    finished=T0 + dt.timedelta(seconds=5))
     wanted = replace(runbook(count=20), message="waiting for phones",
                      options={"nodes": ("cucm-pub",), "overrides": ["--manage-sso"],
-                              "ca": "lab", "folder": "/tmp/x"})
+                              "ca": "lab", "folder": "csr-out"})
     wanted = replace(wanted, steps=(*wanted.steps[:4], done, *wanted.steps[5:]))
     (rid,) = add(any_store, wanted)
     got = get(any_store, rid)
     assert got == replace(wanted, id=rid, options={"nodes": ["cucm-pub"],
                                                    "overrides": ["--manage-sso"],
-                                                   "ca": "lab", "folder": "/tmp/x"})
+                                                   "ca": "lab", "folder": "csr-out"})
     assert [s.n for s in got.steps] == list(range(1, 21))
     assert got.steps[4].output == big and got.steps[4].started == T0
     assert got.steps[4].started.tzinfo is not None
