@@ -370,3 +370,19 @@ def test_a_database_at_0002_upgrades_keeping_its_data(sql_db: Database,
     assert not {"runbooks", "runbook_steps"} & set(inspect(sql_db.engine).get_table_names())
     with sql_store.uow() as uow:
         assert [p.mac for p in uow.phones.list("lab")] == ["00AA00000001"]
+
+
+def test_unfinished_names_the_purposes_not_done_in_that_cluster(any_store: AnyStore) -> None:
+    make_cluster(any_store)
+    make_cluster(any_store, "other")
+    done, failed, _, _ = add(any_store, runbook(purpose="tomcat"),
+                             runbook(purpose="CallManager"), runbook(purpose="TVS"),
+                             runbook("other", purpose="ipsec"))
+    with any_store.uow() as uow:
+        uow.runbooks.set_state(done, "done", at=T0)
+        uow.runbooks.set_state(failed, "failed", "step 3: refused", at=T0)
+        uow.commit()
+    with any_store.uow() as uow:
+        assert uow.runbooks.unfinished("lab") == ["CallManager", "TVS"]
+        assert uow.runbooks.unfinished("other") == ["ipsec"]
+        assert uow.runbooks.unfinished("nowhere") == []

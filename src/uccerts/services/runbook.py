@@ -11,7 +11,7 @@ the certificate already installed, the CA already trusted).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -22,7 +22,6 @@ from uccerts.domain.csr import CsrOptions
 from uccerts.domain.model import Distribution, Node, Runbook, RunbookStep
 from uccerts.domain.purposes import purpose
 from uccerts.domain.runbook import (
-    ITL_FAMILIES,
     Action,
     CaKind,
     Override,
@@ -33,14 +32,13 @@ from uccerts.domain.runbook import (
 )
 from uccerts.domain.signedfile import cert_sha256
 from uccerts.enroll.issued import Issued
-from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError, UsageError
+from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
 from uccerts.services.certificates import CertificateService
 from uccerts.services.context import Context, find_node, resolve_cluster
 from uccerts.services.csrs import CsrService
 from uccerts.services.runbook_ca import Enrollment, Waiting
 from uccerts.services.security import SecurityService
 
-UNFINISHED = ("planned", "running", "waiting", "failed")
 WAIT_PHONES_S = 300.0
 
 
@@ -72,8 +70,7 @@ class RunbookService:
 
     def situation(self, cluster: str, sso_enabled: bool) -> Situation:
         with self.ctx.read() as uow:
-            in_flight = tuple(r.purpose for r in uow.runbooks.list(cluster, limit=1000)
-                              if r.state in UNFINISHED)
+            in_flight = tuple(uow.runbooks.unfinished(cluster))
             backup = (uow.settings.get(f"backup-running/{cluster}") or b"") == b"1"
         settled = True
         if self._control is not None:
@@ -340,9 +337,3 @@ class RunbookService:
         return Issued(leaf, tuple(c for c in rest if not is_self_signed(c)),
                       roots[0] if roots else None)
 
-
-def in_flight_families(runbooks: Sequence[Runbook]) -> set[str]:
-    return {r.purpose for r in runbooks if r.state in UNFINISHED and r.purpose in ITL_FAMILIES}
-
-
-__all__ = ["RunbookService", "UsageError"]

@@ -397,6 +397,10 @@ class MemoryRunbookRepo(_Repos):
         found.sort(key=lambda r: (r.created, r.id), reverse=True)
         return [self._out(r) for r in found[:max(limit, 0)]]
 
+    def unfinished(self, cluster: str) -> builtins.list[str]:
+        return [r.purpose for r in sorted(self.s.runbooks.values(), key=lambda r: r.id or 0)
+                if r.cluster == cluster and r.state != "done"]
+
     def set_state(self, runbook_id: int, state: str, message: str = "", *,
                   at: dt.datetime) -> None:
         old = self.s.runbooks.get(runbook_id)

@@ -201,6 +201,10 @@ class RunbookRepo(Protocol):
     def list(self, cluster: str | None = None, limit: int = 100) -> builtins.list[Runbook]:
         """Newest first (by ``created``, then by id), each with its steps."""
 
+    def unfinished(self, cluster: str) -> builtins.list[str]:
+        """Purposes of the cluster's runbooks not done yet (oldest first): what the
+        guards call "in flight". One narrow query, however many runbooks are stored."""
+
     def set_state(self, runbook_id: int, state: str, message: str = "", *,
                   at: dt.datetime) -> None:
         """Set state and message, and ``updated`` to ``at``. Raises ``NotFound``

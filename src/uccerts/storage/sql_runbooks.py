@@ -93,6 +93,12 @@ class SqlRunbookRepo:
             stmt = stmt.where(t.clusters.c.name == cluster)
         return self._with_steps(self._tx.execute(stmt.limit(limit)))
 
+    def unfinished(self, cluster: str) -> builtins.list[str]:
+        stmt = (select(t.runbooks.c.purpose).join(t.clusters)
+                .where(t.clusters.c.name == cluster, t.runbooks.c.state != "done")
+                .order_by(t.runbooks.c.id))
+        return [str(p) for p in self._tx.execute(stmt).scalars()]
+
     def set_state(self, runbook_id: int, state: str, message: str = "", *,
                   at: dt.datetime) -> None:
         done = self._tx.execute(t.runbooks.update().where(t.runbooks.c.id == runbook_id)
