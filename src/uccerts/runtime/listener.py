@@ -47,6 +47,11 @@ class Listener:
             await self._handler(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
             pass  # the client went away or spoke nonsense: its problem, not the service's
+        except asyncio.CancelledError:
+            # ``stop`` ends open connections by cancelling them. The task ends here
+            # normally: on Python 3.11 asyncio's own done-callback for a connection task
+            # that ends cancelled logs a traceback on the serve console.
+            pass
         finally:
             self._clients.discard(task)
             writer.close()
