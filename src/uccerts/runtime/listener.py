@@ -12,6 +12,8 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from uccerts.runtime.tasks import cancel_all
+
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 # Phones reset by the thousand: the accept queue must hold a burst.
@@ -61,10 +63,7 @@ class Listener:
         if server is None:
             return
         server.close()
-        for task in list(self._clients):
-            task.cancel()
-        if self._clients:
-            await asyncio.gather(*self._clients, return_exceptions=True)
+        await cancel_all(list(self._clients))
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), 2)
 

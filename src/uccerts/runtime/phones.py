@@ -33,6 +33,7 @@ from uccerts.errors import InvalidInput
 from uccerts.runtime import endpoints, tvs, wire
 from uccerts.runtime.monitor import Monitor, PhoneState
 from uccerts.runtime.ports import Endpoint, PhoneSetup, PhoneTrust
+from uccerts.runtime.tasks import cancel_all
 from uccerts.runtime.tlsctx import pinning_client_context
 
 TFTP, TVS, CALLMANAGER = "Cisco TFTP", "Cisco Trust Verification Service", "Cisco CallManager"
@@ -143,10 +144,7 @@ class Fleet:
         self.reset()
 
     async def stop(self) -> None:
-        tasks = [p.task for p in self._phones.values() if p.task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_all(p.task for p in self._phones.values() if p.task is not None)
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
         await self.monitor.stop()
