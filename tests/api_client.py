@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clusters import TOPOLOGY, KeyPool
-from uccerts.api.context import AppContext
 from uccerts.bootstrap import Services, build_from_uow
 from uccerts.errors import UsageError
+from uccerts.http.context import AppContext
 from uccerts.web.app import create_app
 
 with warnings.catch_warnings():
@@ -102,7 +102,7 @@ def app_context(client: TestClient) -> AppContext:
 
 def session_for(client: TestClient, user: str, role: str) -> str:
     """A console session for ``user`` set as the client's cookie; returns its CSRF token."""
-    from uccerts.api.auth import SESSION_COOKIE
+    from uccerts.http.auth import SESSION_COOKIE
 
     token, session = app_context(client).sessions.create(user, role)
     client.cookies.set(SESSION_COOKIE, token)

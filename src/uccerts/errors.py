@@ -8,8 +8,11 @@ each face maps errors once, never ad hoc per command. Errors carry data, never l
     ├── UsageError                   exit 2, HTTP 400  (a bad flag, name or value)
     │   └── NotFound                 exit 2, HTTP 404  (unknown cluster, node, purpose, file)
     ├── InvalidInput                 exit 1, HTTP 400  (a file or value that cannot be used)
+    ├── Unauthorized                 exit 1, HTTP 401  (no identity, or a wrong password)
+    ├── Forbidden                    exit 1, HTTP 403  (an identity without the right)
     ├── Refused                      exit 1, HTTP 409  (the operation was refused)
-    │   └── FindingsError            exit 1, HTTP 400  (checks produced error findings)
+    │   ├── FindingsError            exit 1, HTTP 400  (checks produced error findings)
+    │   └── Throttled                exit 1, HTTP 429  (too many failed logins: wait)
     └── SystemFailure                exit 3, HTTP 503  (storage, key material, a service)
 
 Foreign exceptions are translated at the boundary with ``raise ... from exc``.
@@ -69,6 +72,22 @@ class InvalidInput(UccertsError):
     default_code = "invalid-input"
 
 
+class Unauthorized(UccertsError):
+    """The caller is not known: no credentials, or credentials that do not match."""
+
+    exit_code = 1
+    http_status = 401
+    default_code = "unauthorized"
+
+
+class Forbidden(UccertsError):
+    """The caller is known and may not do this (a read-only account, no CSRF token)."""
+
+    exit_code = 1
+    http_status = 403
+    default_code = "forbidden"
+
+
 class Refused(UccertsError):
     """The system understood the request and refuses it (a rule or guard says no)."""
 
@@ -108,3 +127,16 @@ class SystemFailure(UccertsError):
     exit_code = 3
     http_status = 503
     default_code = "system-failure"
+
+
+class Throttled(Refused):
+    """Too many failed logins for this user from this address: wait ``retry_after``
+    seconds (each face says so its own way, e.g. HTTP ``Retry-After``)."""
+
+    http_status = 429
+    default_code = "too-many-failures"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed logins: try again in {retry_after} s",
+                         fix="Wait, then check the user name and password")
+        self.retry_after = retry_after

@@ -23,9 +23,9 @@ from api_client import (
     cluster_services,
     session_for,
 )
-from uccerts.api.context import AppContext
 from uccerts.api.native import create_native
 from uccerts.bootstrap import Services
+from uccerts.http.context import AppContext
 
 # Changes a read-only account may make: the offline tools change nothing, and a token
 # carries its account's role.

@@ -22,8 +22,8 @@ from tests.integration.web_console import (
     cluster_services,
     console,
 )
-from uccerts.api.context import AppContext
 from uccerts.bootstrap import Services
+from uccerts.http.context import AppContext
 from uccerts.web.views import create_console
 
 # POSTs that change nothing, which read-only accounts may send (CSRF still applies):

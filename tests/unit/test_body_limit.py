@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from uccerts.api.limits import MAX_BODY, BodyLimit
+from uccerts.http.limits import MAX_BODY, BodyLimit
 
 
 def _call(chunks: list[bytes], headers: list[tuple[bytes, bytes]] | None = None

@@ -1,2 +1,2 @@
-"""The HTTP faces' shared core: the application context, authentication, and the
-native REST API (``/api/v1``) and the appliance-compatible certmgr API."""
+"""The REST faces: the native API (``/api/v1``) and the appliance-compatible certmgr
+API, over the HTTP plumbing they share with the console (``uccerts.http``)."""

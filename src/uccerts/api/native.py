@@ -23,11 +23,11 @@ from uccerts.api import (
     native_tokens,
     native_tools,
 )
-from uccerts.api.context import AppContext
 from uccerts.api.native_auth import AuthGate
 from uccerts.api.native_listing import Listing
 from uccerts.api.native_models import Problem
 from uccerts.api.problems import PROBLEM, install_problem_handlers
+from uccerts.http.context import AppContext
 
 DESCRIPTION = """Certificate management of the cluster, node by node (`/nodes/{node}/...`).
 

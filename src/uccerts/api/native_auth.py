@@ -17,11 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from uccerts.api.auth import Forbidden, Unauthorized, app_context, identify, require_write
 from uccerts.api.problems import error_problem
-from uccerts.api.security import Principal, Session, csrf_ok
 from uccerts.bootstrap import Services
-from uccerts.errors import UccertsError
+from uccerts.errors import Forbidden, UccertsError, Unauthorized
+from uccerts.http.auth import app_context, identify, require_write
+from uccerts.http.security import Principal, Session, csrf_ok
 
 if TYPE_CHECKING:
     from uccerts.api.native_tokens import TokenStore

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from uccerts.api.auth import app_context
 from uccerts.api.native_auth import Caller, ReadServices, WriteServices
 from uccerts.api.native_models import (
     AccountIn,
@@ -27,6 +26,7 @@ from uccerts.api.native_models import (
     WebSecuritySetOut,
 )
 from uccerts.domain.model import WebSecurity
+from uccerts.http.auth import app_context
 from uccerts.services.audit import audit_view
 from uccerts.services.views import cluster_view, node_view
 

@@ -21,7 +21,6 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from uccerts.api.auth import app_context
 from uccerts.api.native_auth import Caller, Writer
 from uccerts.api.native_models import (
     DeleteItlIn,
@@ -30,9 +29,10 @@ from uccerts.api.native_models import (
     ServiceActionOut,
     ServiceRow,
 )
-from uccerts.api.security import Principal
 from uccerts.domain.purposes import service as find_service
 from uccerts.errors import UccertsError
+from uccerts.http.auth import app_context
+from uccerts.http.security import Principal
 from uccerts.runtime.control import not_running
 
 router = APIRouter()

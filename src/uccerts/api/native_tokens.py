@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter
 from starlette.requests import Request
 
-from uccerts.api.auth import Forbidden
 from uccerts.api.native_auth import Caller, bearer_token
 from uccerts.api.native_models import TokenIn, TokenOut
-from uccerts.api.security import Principal
-from uccerts.errors import UsageError
+from uccerts.errors import Forbidden, UsageError
+from uccerts.http.security import Principal
 from uccerts.services.context import resolve_cluster
 from uccerts.services.views import iso
 

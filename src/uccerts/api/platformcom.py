@@ -27,13 +27,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from uccerts.api import platformcom_io as io
-from uccerts.api.auth import Throttled, Unauthorized, identify, require_write
-from uccerts.api.context import AppContext
 from uccerts.domain.checks import pick_leaf
 from uccerts.domain.codec import csr_pem, load_certificates
 from uccerts.domain.csr import CsrOptions
 from uccerts.domain.purposes import TRUST_STORES, KeyType
-from uccerts.errors import FindingsError, UccertsError
+from uccerts.errors import FindingsError, Throttled, UccertsError, Unauthorized
+from uccerts.http.auth import identify, require_write
+from uccerts.http.context import AppContext
+from uccerts.http.problems import error_headers
 from uccerts.services.certificates import UPLOAD_OK
 
 if TYPE_CHECKING:
@@ -208,7 +209,7 @@ def refusal(status: int, code: str, messages: list[str],
 
 
 def _unauthorized(err: UccertsError) -> JSONResponse:
-    return refusal(401, err.code, [err.message], {"WWW-Authenticate": REALM})
+    return refusal(401, err.code, [err.message], error_headers(err, REALM))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -223,7 +224,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def throttled(_: Request, err: Exception) -> JSONResponse:
         assert isinstance(err, Throttled)
-        return refusal(429, err.code, [err.message], {"Retry-After": str(err.retry_after)})
+        return refusal(429, err.code, [err.message], error_headers(err, REALM))
 
     async def uccerts_error(_: Request, err: Exception) -> JSONResponse:
         assert isinstance(err, UccertsError)

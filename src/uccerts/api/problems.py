@@ -23,8 +23,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from uccerts.api.auth import Throttled, Unauthorized
 from uccerts.errors import FindingsError, UccertsError
+from uccerts.http.problems import error_headers
 
 PROBLEM = "application/problem+json"
 TYPE_PREFIX = "urn:uccerts:error:"
@@ -54,12 +54,8 @@ def problem(status: int, code: str, detail: str, *, fix: str = "", instance: str
 
 def error_problem(err: UccertsError, instance: str = "") -> ProblemResponse:
     """The one mapping of a uccerts error to a response."""
-    headers: dict[str, str] = {}
+    headers = error_headers(err, REALM)
     extra: dict[str, Any] = {}
-    if isinstance(err, Unauthorized):
-        headers["WWW-Authenticate"] = REALM
-    if isinstance(err, Throttled):
-        headers["Retry-After"] = str(err.retry_after)
     if isinstance(err, FindingsError):
         extra["findings"] = [f.to_dict() | {"severity": f.severity.value}
                              for f in err.findings]

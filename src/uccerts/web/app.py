@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from uccerts.api.context import AppContext
-from uccerts.api.limits import BodyLimit
 from uccerts.api.native import create_native
 from uccerts.api.platformcom import COMPAT_BASE, create_compat
+from uccerts.http.context import AppContext
+from uccerts.http.limits import BodyLimit
 from uccerts.web.views import create_console
 
 if TYPE_CHECKING:

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from fastapi import Request, UploadFile
 
-from uccerts.api.auth import app_context
-from uccerts.api.security import Principal
 from uccerts.bootstrap import Services
 from uccerts.domain.codec import MAX_FILE_BYTES
 from uccerts.domain.model import Cluster, Node
 from uccerts.errors import InvalidInput, NotFound
+from uccerts.http.auth import app_context
+from uccerts.http.security import Principal
 
 
 def services_for(request: Request, principal: Principal) -> Services:

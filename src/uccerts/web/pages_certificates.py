@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from uccerts.api.security import Principal
 from uccerts.bootstrap import Services
 from uccerts.domain.codec import certificate_der, load_certificates
 from uccerts.domain.inspect import summarize_certificate
@@ -19,6 +18,7 @@ from uccerts.domain.keys import EC_LENGTHS, HASHES, RSA_LENGTHS
 from uccerts.domain.model import Node
 from uccerts.domain.purposes import TRUST_STORES, KeyType, is_trust_store, purposes_for
 from uccerts.errors import UccertsError, UsageError
+from uccerts.http.security import Principal
 from uccerts.services.certificates import REGENERATE_WARNING, UPLOAD_OK
 from uccerts.services.views import CertView
 from uccerts.web.common import read_upload, services_for, where

@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from uccerts.api.auth import app_context
-from uccerts.api.security import Principal
 from uccerts.errors import UccertsError, UsageError
+from uccerts.http.auth import app_context
+from uccerts.http.security import Principal
 from uccerts.services.security import MODE_NAMES, SecurityResult, parse_mode
 from uccerts.web.common import services_for
 from uccerts.web.pages_control import not_running

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from uccerts.api.auth import app_context
-from uccerts.api.security import Principal
 from uccerts.domain.purposes import service as find_service
 from uccerts.errors import NotFound, SystemFailure, UccertsError, UsageError
+from uccerts.http.auth import app_context
+from uccerts.http.security import Principal
 from uccerts.web.common import Where, services_for, where
 from uccerts.web.jobs import Emit, Job, Jobs
 from uccerts.web.render import NOT_RUNNING, Problem, problems, render

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from uccerts.api.security import Principal
 from uccerts.bootstrap import Services
 from uccerts.domain.csr import CsrOptions, plan_csr
 from uccerts.domain.keys import DEFAULT_LENGTH, HASHES
@@ -18,6 +17,7 @@ from uccerts.domain.model import Distribution
 from uccerts.domain.purposes import purpose as find_purpose
 from uccerts.domain.purposes import purposes_for
 from uccerts.errors import InvalidInput, UccertsError, UsageError
+from uccerts.http.security import Principal
 from uccerts.services.csrs import DOWNLOAD_WARNING, GENERATED, OVERWRITE_WARNING
 from uccerts.web.common import read_upload, services_for, where
 from uccerts.web.pages_certificates import MULTI_SERVER_LABEL, identity_purposes, key_lengths

@@ -26,9 +26,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from uccerts.api.auth import app_context
-from uccerts.api.context import AppContext
-from uccerts.api.security import Principal
 from uccerts.bootstrap import Services, build_runbooks
 from uccerts.domain.model import Distribution, Runbook, RunbookStep
 from uccerts.domain.purposes import PURPOSES
@@ -36,6 +33,9 @@ from uccerts.domain.purposes import purpose as find_purpose
 from uccerts.domain.runbook import CaKind, Guard, Override, Plan
 from uccerts.domain.runbook import Request as PlanRequest
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError, UsageError
+from uccerts.http.auth import app_context
+from uccerts.http.context import AppContext
+from uccerts.http.security import Principal
 from uccerts.services.control import ClusterControl
 from uccerts.services.runbook import RunbookService
 from uccerts.services.runbook_ca import Enrollment

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from uccerts.api.security import Principal
 from uccerts.domain import codec
 from uccerts.domain.checks import check_identity_upload
 from uccerts.domain.inspect import (
@@ -30,6 +29,7 @@ from uccerts.domain.model import SanMatch
 from uccerts.domain.purposes import PURPOSES
 from uccerts.domain.purposes import purpose as find_purpose
 from uccerts.errors import InvalidInput, UccertsError, UsageError
+from uccerts.http.security import Principal
 from uccerts.services.audit import audit_view
 from uccerts.web.common import pasted_or_file, read_upload, services_for
 from uccerts.web.render import from_finding, problems, render, summary_rows

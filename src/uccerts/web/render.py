@@ -12,10 +12,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from uccerts.api.auth import SESSION_COOKIE, app_context
 from uccerts.domain.findings import Finding
 from uccerts.domain.inspect import CertificateSummary, CsrSummary
 from uccerts.errors import FindingsError, UccertsError
+from uccerts.http.auth import SESSION_COOKIE, app_context
 
 # Pages are never cached, never framed, and run only this console's own script and
 # style (no inline script: the confirmations and live status are in console.js).

@@ -7,7 +7,7 @@
   session (no session: 401) and before the role.
 - The login form has no session yet: its token is a double-submit cookie scoped to
   ``/login`` (SameSite=Strict as well), so a page on another site cannot log a browser
-  in, and the login itself is throttled per user and client address (``api.auth``).
+  in, and the login itself is throttled per user and client address (``http.auth``).
 - A page asked for without a session redirects to ``/login`` (GET, HEAD); anything else
   answers 401. Read-only accounts (the appliance's privilege 0) see every page; a change
   answers 403.
@@ -24,16 +24,16 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from uccerts.api.auth import (
+from uccerts.errors import Throttled, Unauthorized
+from uccerts.http.auth import (
     SESSION_COOKIE,
-    Throttled,
-    Unauthorized,
     app_context,
     client_address,
     login,
     require_write,
 )
-from uccerts.api.security import Principal, Session, csrf_ok
+from uccerts.http.problems import error_headers
+from uccerts.http.security import Principal, Session, csrf_ok
 from uccerts.web.render import render
 
 LOGIN_COOKIE = "uccerts_login"
@@ -133,7 +133,7 @@ async def login_submit(request: Request, username: str = Form(""), password: str
     except Throttled as err:
         response = _login_page(request, next_url=target, status=429, username=username,
                                error=err.message, fix=err.fix or "")
-        response.headers["Retry-After"] = str(err.retry_after)
+        response.headers.update(error_headers(err, realm=None))
         return response
     except Unauthorized as err:
         return _login_page(request, next_url=target, status=401, username=username,

@@ -14,9 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from uccerts.api.auth import Forbidden
-from uccerts.api.context import AppContext
-from uccerts.errors import UccertsError
+from uccerts.errors import Forbidden, UccertsError
+from uccerts.http.context import AppContext
 from uccerts.web import (
     pages_certificates,
     pages_cluster,

@@ -14,33 +14,11 @@ import binascii
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from uccerts.api.context import AppContext
-from uccerts.api.security import Principal
-from uccerts.errors import Refused, UccertsError
+from uccerts.errors import Forbidden, Throttled, Unauthorized
+from uccerts.http.context import AppContext
+from uccerts.http.security import Principal
 
 SESSION_COOKIE = "uccerts_session"
-
-
-class Unauthorized(UccertsError):
-    exit_code = 1
-    http_status = 401
-    default_code = "unauthorized"
-
-
-class Forbidden(UccertsError):
-    exit_code = 1
-    http_status = 403
-    default_code = "forbidden"
-
-
-class Throttled(Refused):
-    http_status = 429
-    default_code = "too-many-failures"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins: try again in {retry_after} s",
-                         fix="Wait, then check the user name and password")
-        self.retry_after = retry_after
 
 
 def client_address(request: Request) -> str:

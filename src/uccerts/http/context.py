@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from uccerts.api.security import CredentialCache, SessionStore, Throttle
+from uccerts.http.security import CredentialCache, SessionStore, Throttle
 
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
