@@ -9,7 +9,7 @@ a few fields of JSON) measured in the same run.
 Setup (not timed): a temporary home (SQLite, or ``--db`` PostgreSQL) with the demo
 cluster, 200 CA certificates uploaded into the publisher's CallManager-trust (one
 bundle, through ``certificates.upload``) and a read-write account. The app is the one
-``serve`` gives each node's Cisco Tomcat (``web.app.create_app``), served the way Cisco
+``serve`` gives each node's Cisco Tomcat (``app.create_app``), served the way Cisco
 Tomcat serves it (``runtime.asgi.asgi_handler`` on a ``runtime.listener.Listener``,
 plain HTTP on 127.0.0.1) in a server process of its own, built with
 ``bootstrap.build_services`` over the same home, as ``uccerts serve`` builds it.
@@ -92,10 +92,10 @@ def free_port(host: str) -> int:
 
 def serve(settings: Settings, host: str, port: int, ready: Any, cpu: Any) -> None:
     """The server process: the node's app on a Listener until terminated."""
+    from uccerts.app import create_app
     from uccerts.bootstrap import build_services
     from uccerts.runtime.asgi import asgi_handler
     from uccerts.runtime.listener import Listener
-    from uccerts.web.app import create_app
 
     services = build_services(settings, actor="bench", source="bench")
 

@@ -29,7 +29,7 @@ from cryptography.x509.oid import NameOID
 GOAL = 2.0
 BASELINE = [sys.executable, "-c", "import cryptography.x509"]
 # The same entry point as the installed ``uccerts`` script, without depending on it.
-DECODE = [sys.executable, "-c", "from uccerts.cli.launch import run; run()", "decode"]
+DECODE = [sys.executable, "-c", "from uccerts.launcher import run; run()", "decode"]
 # Diagnostic, not the goal: the same decoding and printing without the CLI framework,
 # to tell our own cost (codec, inspect) from the framework's (typer, click, and the
 # pydantic that recent typer versions import to coerce every parameter).

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clusters import TOPOLOGY, KeyPool
+from uccerts.app import create_app
 from uccerts.bootstrap import Services, build_from_uow
 from uccerts.errors import UsageError
 from uccerts.http.context import AppContext
-from uccerts.web.app import create_app
 
 with warnings.catch_warnings():
     # Starlette 1.x would rather drive its test client with httpx2; httpx (the dev

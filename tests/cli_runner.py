@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ENTRY = "from uccerts.cli.launch import run; run()"
+ENTRY = "from uccerts.launcher import run; run()"
 
 
 @dataclass

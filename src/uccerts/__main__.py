@@ -1,6 +1,6 @@
 """``python -m uccerts``: the same command as the ``uccerts`` script."""
 
-from uccerts.cli.launch import run
+from uccerts.launcher import run
 
 if __name__ == "__main__":
     run()

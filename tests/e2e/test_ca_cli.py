@@ -28,7 +28,7 @@ needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="need
 def _entry() -> list[str]:
     if importlib.util.find_spec("uccerts.__main__") is not None:
         return [sys.executable, "-m", "uccerts"]
-    return [sys.executable, "-c", "from uccerts.cli.launch import run; run()"]
+    return [sys.executable, "-c", "from uccerts.launcher import run; run()"]
 
 
 def uccerts(home: Path, *args: str, stdin: bytes | None = None

@@ -49,7 +49,7 @@ def one_key_per_size(key_type: KeyType, length: int) -> PrivateKey:
 def api_schema(sql_store: Any) -> Any:
     from dataclasses import replace
 
-    from uccerts.web.app import create_app
+    from uccerts.app import create_app
 
     services = cluster_services(sql_store)
     services = replace(services, ctx=replace(services.ctx, keygen=one_key_per_size))

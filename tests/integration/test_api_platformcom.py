@@ -25,10 +25,10 @@ from starlette.routing import Mount, Route
 from clusters import TOPOLOGY, KeyPool, lab_ca, now, sign
 from pki import CA, DAY
 from uccerts.api.platformcom import COMPAT_BASE
+from uccerts.app import create_app
 from uccerts.bootstrap import Services, build_from_uow
 from uccerts.domain.names import sans_of
 from uccerts.domain.purposes import TRUST_STORES, Role, purposes_for
-from uccerts.web.app import create_app
 
 with warnings.catch_warnings():
     # Starlette 1.x would rather drive its test client with httpx2; httpx (the dev

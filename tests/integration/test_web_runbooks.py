@@ -29,12 +29,12 @@ from tests.integration.web_console import (
     TestClient,
     cluster_services,
 )
+from uccerts.app import create_app
 from uccerts.bootstrap import Services
 from uccerts.config import Settings
 from uccerts.errors import SystemFailure
 from uccerts.services.ca import LabCaService
 from uccerts.services.views import sha256_of
-from uccerts.web.app import create_app
 
 WAIT_S = 30.0
 

@@ -20,11 +20,11 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from clusters import TOPOLOGY, KeyPool
+from uccerts.app import create_app
 from uccerts.bootstrap import Services, build_from_uow
 from uccerts.domain.purposes import SERVICES
 from uccerts.errors import NotFound
 from uccerts.storage.memory import MemoryStore
-from uccerts.web.app import create_app
 
 NODE = "cucm-pub"
 WRITER, WRITER_PW = "webadmin", "write-pass-123"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
@@ -30,9 +30,12 @@ from uccerts.errors import UccertsError
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
     from uccerts.config import Settings
-    from uccerts.services.control import ControlClient
+    from uccerts.services.control import ClusterControl, ControlClient
 
 T = TypeVar("T")
+# A node's web app (console and APIs) for ``serve``: (services, node, control, home) ->
+# ASGI app. The CLI may not import the other faces: the launcher hands this in.
+AppFactory = Callable[["Services", str, "ClusterControl", "Settings"], Any]
 
 
 @dataclass
@@ -40,6 +43,7 @@ class CliState:
     home: Path | None = None
     db: str | None = None
     cluster: str | None = None
+    app_factory: AppFactory | None = field(default=None, repr=False)
     _services: Services | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:

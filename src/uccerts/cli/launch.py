@@ -11,6 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from uccerts.cli.common import AppFactory
 
 _GLOBAL_WITH_VALUE = ("--home", "--db", "--cluster")
 
@@ -59,13 +63,16 @@ def fast_path(argv: list[str]) -> int | None:
     return offline.match(args.cert, args.key, args.csr, args.as_json)
 
 
-def run() -> None:
+def run(app_factory: AppFactory | None = None) -> None:
+    """The CLI; ``app_factory`` builds the web app ``serve`` runs in each node's Cisco
+    Tomcat (``uccerts.launcher`` passes it: the CLI does not import the other faces)."""
     # cryptography warns on every read of an over-long name attribute (a CN of 100
     # characters, which real CAs issue): uccerts shows such names, it does not nag.
     warnings.filterwarnings("ignore", message="Attribute's length must be", category=UserWarning)
     code = fast_path(sys.argv[1:])
     if code is not None:
         sys.exit(code)
+    from uccerts.cli.common import CliState
     from uccerts.cli.main import app
 
-    app(prog_name="uccerts")
+    app(prog_name="uccerts", obj=CliState(app_factory=app_factory))

@@ -5,6 +5,7 @@ Exit codes: 0 success; 1 refused or problems found; 2 usage error; 3 system fail
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -58,7 +59,8 @@ def main(
     version: bool = typer.Option(False, "--version", is_eager=True,
                                  callback=_print_version, help="Print the version and exit"),
 ) -> None:
-    ctx.obj = CliState(home=home, db=db, cluster=cluster)
+    given = ctx.obj if isinstance(ctx.obj, CliState) else CliState()  # from the launcher
+    ctx.obj = replace(given, home=home, db=db, cluster=cluster)
 
 
 # Each module adds its commands; they import their heavy modules inside the command

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -12,6 +13,8 @@ from uccerts.cli.common import handled, say, state, warn
 
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
+    from uccerts.cli.common import AppFactory
+    from uccerts.config import Settings
     from uccerts.services.control import ClusterControl
     from uccerts.services.serve import Running
 
@@ -66,17 +69,23 @@ def _serve(ctx: typer.Context, services: Services, as_json: bool) -> None:
         else:
             print_running(running)
 
-    def web(node: str, control: ClusterControl) -> Any:
-        from uccerts.web.app import create_app
-
-        return create_app(services, node, control, settings=state(ctx).settings())
-
+    factory = state(ctx).app_factory
+    if factory is None:
+        warn("The web console and APIs are not served: this process runs the CLI "
+             "without them. Start it as `uccerts` or `python -m uccerts`.")
+    web = None if factory is None else _node_apps(factory, services, state(ctx).settings())
     try:
         ServeService(services.ctx, home).run(ready=ready, warn=warn, web=web)
     finally:
         services.dispose()
     if not as_json:
         say("Stopped.")
+
+
+def _node_apps(factory: AppFactory, services: Services, settings: Settings
+               ) -> Callable[[str, ClusterControl], Any]:
+    """Each node's app, as ``serve`` asks for it (node, control)."""
+    return lambda node, control: factory(services, node, control, settings)
 
 
 def print_running(running: Running) -> None:

@@ -1,3 +1,2 @@
-"""The web console (server-rendered pages) and the app that a node's Cisco Tomcat
-serves: the console at ``/``, the native API at ``/api/v1``, the appliance-compatible
-certmgr API at ``/platformcom/api/v1/certmgr/config``."""
+"""The web console: server-rendered pages over the use cases, on the node whose Cisco
+Tomcat serves it (``uccerts.app`` mounts it beside the APIs; it knows nothing of them)."""

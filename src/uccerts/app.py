@@ -1,4 +1,10 @@
-"""The app factory: one ASGI app per node, served by that node's Cisco Tomcat."""
+"""A node's ASGI app, served by that node's Cisco Tomcat: the console at ``/``, the
+native API at ``/api/v1`` and the appliance-compatible certmgr API at
+``/platformcom/api/v1/certmgr/config``.
+
+The faces are siblings that know nothing of each other; this module is the one place
+that puts them together, over the context they share (``uccerts.http``).
+"""
 
 from __future__ import annotations
 
