@@ -16,7 +16,7 @@ from cryptography import x509
 
 from uccerts.domain.keys import PrivateKey
 from uccerts.domain.names import check_dns_name, check_text, parse_ip
-from uccerts.domain.purposes import KeyType, Purpose, Role
+from uccerts.domain.purposes import KeyType, Purpose, Role, ServiceKind, name_of
 from uccerts.errors import InvalidInput, UsageError
 
 
@@ -95,6 +95,10 @@ class Node:
     def fqdn(self) -> str:
         return f"{self.hostname}.{self.domain}" if self.domain else self.hostname
 
+    def runs(self, kind: ServiceKind) -> bool:
+        """Whether the service of this kind is activated on the node."""
+        return name_of(kind) in self.services
+
     def require(self, purpose: Purpose) -> None:
         """Refuse a purpose this node's role does not have (domain.md §2)."""
         if not purpose.applies_to(self.role):
@@ -166,7 +170,7 @@ class ServiceLoad:
     back unchanged."""
 
     node: str  # host name
-    service: str  # full service name as in purposes.SERVICES, e.g. "Cisco Tomcat"
+    service: str  # full service name as in purposes.SERVICES, e.g. Cisco Tomcat
     state: str  # "STARTED" | "STOPPED"
     certificate: x509.Certificate | None = None
     key: PrivateKey | None = None
