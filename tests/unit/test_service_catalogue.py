@@ -1,4 +1,5 @@
-"""The services of domain.md §8 as catalogue data: kinds, boot order, restart rules."""
+"""The services of domain.md §8 as catalogue data: kinds, boot order, restart rules,
+and the runtime's behaviour table keyed by kind."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from uccerts.domain.purposes import (
     service,
     service_of,
 )
+from uccerts.runtime.behaviours import BEHAVIOURS
 
 
 def test_one_service_per_kind_found_by_kind_name_and_key() -> None:
@@ -65,3 +67,7 @@ def test_restart_rules_per_purpose_as_domain_md_lists_them(
 
 def test_restart_rules_name_only_families() -> None:
     assert all(purpose(family).family == family for family in RESTART_RULES)
+
+
+def test_the_runtime_knows_how_every_kind_behaves() -> None:
+    assert set(BEHAVIOURS) == set(ServiceKind)

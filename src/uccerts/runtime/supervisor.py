@@ -13,7 +13,7 @@ import ssl
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography import x509
 
@@ -21,46 +21,13 @@ from uccerts.domain.model import ServiceLoad
 from uccerts.domain.purposes import SERVICES, Service, service
 from uccerts.domain.signedfile import cert_sha256
 from uccerts.errors import NotFound, Refused, SystemFailure
-from uccerts.runtime import endpoints, tftp, tvs
-from uccerts.runtime.asgi import App, asgi_handler
+from uccerts.runtime.asgi import App
+from uccerts.runtime.behaviours import Loaded, NoPhones, PhoneSide, behaviour
 from uccerts.runtime.listener import Handler, Listener
 from uccerts.runtime.ports import Database, Endpoint, Hooks, NodePlan, State
 from uccerts.runtime.tlsctx import server_context
 
 Emit = Callable[[str], None]
-
-# Start order: what phones need first (TVS, TFTP) before what they connect to.
-BOOT_ORDER = ("Cisco Trust Verification Service", "Cisco TFTP", "Cisco CallManager",
-              "Cisco CTIManager", "Cisco Certificate Authority Proxy Function",
-              "Cisco Tomcat", "Cisco DRF Master", "Cisco DRF Local", "Cisco XCP Router")
-_RANK = {name: i for i, name in enumerate(BOOT_ORDER)}
-TFTP, TVS, CALLMANAGER = "Cisco TFTP", "Cisco Trust Verification Service", "Cisco CallManager"
-
-
-class PhoneSide(Protocol):
-    """The fleet, as the services see it."""
-
-    def route(self, mac: str) -> tuple[Endpoint, Endpoint] | None: ...
-
-    def knows(self, mac: str) -> bool: ...
-
-    def callmanager_started(self, node: str) -> None: ...
-
-    def callmanager_stopped(self, node: str) -> None: ...
-
-
-class _NoPhones:
-    def route(self, mac: str) -> tuple[Endpoint, Endpoint] | None:
-        return None
-
-    def knows(self, mac: str) -> bool:
-        return False
-
-    def callmanager_started(self, node: str) -> None:
-        pass
-
-    def callmanager_stopped(self, node: str) -> None:
-        pass
 
 
 @dataclass
@@ -91,7 +58,7 @@ class Supervisor:
                  *, warn: Emit = lambda _: None) -> None:
         self._nodes = {n.hostname.lower(): n for n in nodes}
         self._hooks, self._db, self._warn = hooks, db, warn
-        self.phones: PhoneSide = _NoPhones()
+        self.phones: PhoneSide = NoPhones()
         # What Cisco Tomcat serves over HTTPS on a node: an ASGI app (node -> app);
         # None: a plain status page.
         self.web: Callable[[str], App] | None = None
@@ -99,7 +66,8 @@ class Supervisor:
         self._instances: dict[tuple[str, str], Instance] = {}
         for node in nodes:
             for svc in SERVICES:
-                state = State.STOPPED if svc.name in node.activated else State.NOT_ACTIVATED
+                state = (State.STOPPED if svc.name in node.activated
+                         else State.NOT_ACTIVATED)
                 self._instances[(node.hostname.lower(), svc.name)] = Instance(node, svc, state)
 
     # ------------------------------------------------------------ look-ups
@@ -140,7 +108,7 @@ class Supervisor:
         STARTED one with the certificate it had loaded."""
         by_key = {(s.node.lower(), s.service): s for s in saved}
         for inst in sorted(self._instances.values(),
-                           key=lambda i: (_RANK.get(i.service.name, 99), i.node.hostname)):
+                           key=lambda i: (i.service.boot_rank, i.node.hostname)):
             if inst.state is State.NOT_ACTIVATED:
                 continue
             before = by_key.get((inst.node.hostname.lower(), inst.service.name))
@@ -227,8 +195,7 @@ class Supervisor:
     async def _stop(self, inst: Instance, emit: Emit) -> None:
         inst.state = State.STOPPING
         emit(f"{inst.service.name}[STOPPING]")
-        if inst.service.name == CALLMANAGER:
-            self.phones.callmanager_stopped(inst.node.hostname)
+        behaviour(inst.service.kind).stopped(self.phones, inst.node.hostname)
         for listener in inst.listeners:
             await listener.stop()
         inst.listeners.clear()
@@ -255,8 +222,7 @@ class Supervisor:
         inst.listeners, inst.load, inst.state = listeners, load, State.STARTED
         await self._db.run(self._hooks.save_load, load)
         emit(f"{inst.service.name}[STARTED]")
-        if inst.service.name == CALLMANAGER:
-            self.phones.callmanager_started(inst.node.hostname)
+        behaviour(inst.service.kind).started(self.phones, inst.node.hostname)
 
     async def _bind(self, inst: Instance, handler: Handler, tls: ssl.SSLContext | None
                     ) -> list[Listener]:
@@ -291,26 +257,24 @@ class Supervisor:
 
     def _behaviour(self, inst: Instance, load: ServiceLoad
                    ) -> tuple[Handler, ssl.SSLContext | None]:
-        name, node = inst.service.name, inst.node.hostname
+        svc, node = inst.service, inst.node.hostname
         if load.certificate is None or load.key is None:
-            raise SystemFailure(f"{name} on {node} has no certificate to load",
+            raise SystemFailure(f"{svc.name} on {node} has no certificate to load",
                                 code="service-no-certificate",
-                                fix=f"Regenerate the {inst.service.certificate} certificate "
+                                fix=f"Regenerate the {svc.certificate} certificate "
                                     f"of {node}")
-        if name == TFTP:
-            files = tftp.TftpFiles.decode(load.snapshot)
-            return tftp.handler(files, load.certificate, load.key, self.phones.route), None
-        tls = server_context(load.certificate, load.key, _chain(load))
-        if name == TVS:
-            return tvs.handler(tvs.decode_snapshot(load.snapshot)), tls
-        if name == CALLMANAGER:
-            return endpoints.registrar(self.phones.knows), tls
-        if name == "Cisco Tomcat":
-            if self.web is not None:
-                app = self._apps.get(node) or self._apps.setdefault(node, self.web(node))
-                return asgi_handler(app), tls
-            return endpoints.status_page(node, name, load.certificate), tls
-        return endpoints.banner(node, name), tls
+        loaded = Loaded(node, svc, load.certificate, load.key, load.snapshot, self.phones,
+                        lambda: self._app(node))
+        handler = behaviour(svc.kind).serve(loaded)
+        if not svc.tls:
+            return handler, None
+        return handler, server_context(load.certificate, load.key, _chain(load))
+
+    def _app(self, node: str) -> App | None:
+        """The node's ASGI app, made once and kept across restarts of its Tomcat."""
+        if self.web is None:
+            return None
+        return self._apps.get(node) or self._apps.setdefault(node, self.web(node))
 
 
 def _chain(load: ServiceLoad) -> list[x509.Certificate]:
