@@ -17,6 +17,7 @@ from cryptography import x509
 from uccerts.domain.keys import PrivateKey
 from uccerts.domain.names import check_dns_name, check_text, parse_ip
 from uccerts.domain.purposes import KeyType, Purpose, Role, ServiceKind, name_of
+from uccerts.domain.states import RunbookState, ServiceState, StepState
 from uccerts.errors import InvalidInput, UsageError
 
 
@@ -171,7 +172,7 @@ class ServiceLoad:
 
     node: str  # host name
     service: str  # full service name as in purposes.SERVICES, e.g. Cisco Tomcat
-    state: str  # "STARTED" | "STOPPED"
+    state: ServiceState  # STARTED or STOPPED
     certificate: x509.Certificate | None = None
     key: PrivateKey | None = None
     snapshot: bytes = b""  # service-specific prepared data (e.g. TFTP's signed files)
@@ -198,7 +199,7 @@ class RunbookStep:
     action: str  # e.g. "generate-csr", "restart"
     detail: str
     service: str = ""
-    state: str = "pending"  # pending | running | done | failed
+    state: StepState = StepState.PENDING
     output: str = ""  # what the step produced (a PEM chain, a message); may be large
     started: dt.datetime | None = None
     finished: dt.datetime | None = None
@@ -212,7 +213,7 @@ class Runbook:
     cluster: str
     purpose: str
     options: Mapping[str, Any]  # JSON-compatible (nodes, distribution, ca, overrides, …)
-    state: str  # planned | running | waiting | done | failed
+    state: RunbookState
     created: dt.datetime
     updated: dt.datetime
     steps: tuple[RunbookStep, ...] = ()

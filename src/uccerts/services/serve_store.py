@@ -15,6 +15,7 @@ from uccerts.domain.chain import find_issuer_path
 from uccerts.domain.model import Cluster, Identity, Node, PhoneRecord, ServiceLoad
 from uccerts.domain.purposes import Role, Service, ServiceKind, purpose, service
 from uccerts.domain.signedfile import cert_sha256
+from uccerts.domain.states import ServiceState
 from uccerts.domain.trustlist import build_itl, itl_records
 from uccerts.errors import SystemFailure
 from uccerts.runtime import tftp, tvs
@@ -46,7 +47,7 @@ class StoreHooks:
                                         f"{svc.certificate} --yes")
             loads = _LOADS.get(svc.kind, _chain_pem)
             snapshot = loads(_Loading(uow, cluster, node, identity, svc, self._ctx.clock()))
-        return ServiceLoad(node=node, service=svc.name, state="STARTED",
+        return ServiceLoad(node=node, service=svc.name, state=ServiceState.STARTED,
                            certificate=identity.certificate, key=identity.key,
                            snapshot=snapshot, loaded_at=self._ctx.clock())
 
