@@ -31,7 +31,7 @@ from uccerts.domain.runbook import (
     plan_runbook,
 )
 from uccerts.domain.signedfile import cert_sha256
-from uccerts.domain.states import RUNBOOK, STEP, RunbookState, ServiceState, StepState
+from uccerts.domain.states import RUNBOOK, STEP, RunbookState, StepState
 from uccerts.enroll.issued import Issued
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
 from uccerts.services.certificates import CertificateService
@@ -311,7 +311,7 @@ class RunbookService:
     def _verify_served(self, runbook: Runbook, step: RunbookStep) -> str:
         rows = self._need_control().call("service.list", {"node": step.node})
         row = next((r for r in rows if r["service"] == step.service), None)
-        if row is None or row["state"] != ServiceState.STARTED:
+        if row is None or row["state"] != "STARTED":
             raise Refused(f"{step.service} on {step.node} is not running",
                           code="service-not-started",
                           fix=f"uccerts service start {step.node} \"{step.service}\"")
@@ -325,12 +325,11 @@ class RunbookService:
 
     def _output(self, runbook: Runbook, node: str, action: Action) -> str:
         for step in runbook.steps:
-            if step.node == node and step.action == action.value and (
-                    step.state == StepState.DONE):
+            if step.node == node and step.action == action.value and step.state == "done":
                 return step.output
         publisher = runbook.steps[0].node if runbook.steps else node
         for step in runbook.steps:  # multi-server: one CSR and one answer on the publisher
-            if step.action == action.value and step.state == StepState.DONE:
+            if step.action == action.value and step.state == "done":
                 return step.output
         raise SystemFailure(f"Runbook {runbook.id} has no {action.value} output for {node} "
                             f"({publisher})", code="runbook-inconsistent",
