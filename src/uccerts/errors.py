@@ -5,6 +5,7 @@ Every error a user can meet is one of these; each class knows the CLI exit code
 each face maps errors once, never ad hoc per command. Errors carry data, never log.
 
     UccertsError                     exit 3, HTTP 500  (a bug or an unreachable part)
+    ├── IllegalTransition            exit 3, HTTP 500  (a state move its table forbids)
     ├── UsageError                   exit 2, HTTP 400  (a bad flag, name or value)
     │   └── NotFound                 exit 2, HTTP 404  (unknown cluster, node, purpose, file)
     ├── InvalidInput                 exit 1, HTTP 400  (a file or value that cannot be used)
@@ -47,6 +48,13 @@ class UccertsError(Exception):
         return {"code": self.code, "message": self.message,
                 "detail": {"reason": self.detail} if self.detail else {},
                 "fix": self.fix or ""}
+
+
+class IllegalTransition(UccertsError):
+    """A runbook, step or service asked to move to a state its table forbids
+    (``domain.states``): a bug in the code asking, never the user's doing."""
+
+    default_code = "illegal-state-transition"
 
 
 class UsageError(UccertsError):

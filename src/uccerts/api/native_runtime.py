@@ -29,6 +29,7 @@ from uccerts.api.native_models import (
     ServiceActionOut,
     ServiceRow,
 )
+from uccerts.domain.purposes import ServiceKind
 from uccerts.domain.purposes import service as find_service
 from uccerts.errors import UccertsError
 from uccerts.http.auth import app_context
@@ -38,7 +39,6 @@ from uccerts.runtime.control import not_running
 router = APIRouter()
 
 Action = Literal["restart", "start", "stop", "activate", "deactivate"]
-TOMCAT = "Cisco Tomcat"
 CUTS_OWN_CONNECTION = frozenset({"restart", "stop", "deactivate"})
 
 
@@ -77,11 +77,13 @@ async def list_services(node: str, request: Request, principal: Caller) -> Any:
                                                  "the answer is sent (this Tomcat)"}})
 async def service_action(node: str, service: str, action: Action, request: Request,
                          principal: Writer) -> Any:
-    """restart, start, stop, activate or deactivate a service (e.g. "Cisco Tomcat");
+    """restart, start, stop, activate or deactivate a service (e.g. `Cisco Tomcat`);
     `events` are the states it went through (`Cisco Tomcat[STOPPING]` ...)."""
-    name = find_service(service).name
+    svc = find_service(service)
+    name = svc.name
     args = {"node": node, "service": name}
-    if name == TOMCAT and action in CUTS_OWN_CONNECTION and _is_served_node(request, node):
+    if (svc.kind is ServiceKind.TOMCAT and action in CUTS_OWN_CONNECTION
+            and _is_served_node(request, node)):
         if app_context(request).control is None:
             raise not_running("this API is not served by `uccerts serve`")
 

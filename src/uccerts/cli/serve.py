@@ -89,17 +89,20 @@ def _node_apps(factory: AppFactory, services: Services, settings: Settings
 
 
 def print_running(running: Running) -> None:
+    from uccerts.domain.purposes import ServiceKind, name_of
+
     say(f"Cluster {running.cluster} is running.")
     for node in running.nodes:
         say(f"  {node['node']} ({node['role']}) on {node['address']}")
         for svc in node["services"]:
             ports = ",".join(map(str, svc["ports"])) or "-"
             say(f"    {svc['service']:<44} {svc['state']:<8} {ports}")
-    tomcat = next((s for s in running.nodes[0]["services"] if s["service"] == "Cisco Tomcat"
+    web = name_of(ServiceKind.TOMCAT)
+    tomcat = next((s for s in running.nodes[0]["services"] if s["service"] == web
                    and s["ports"]), None) if running.nodes else None
     if tomcat:
         say(f"Web console and APIs: https://{running.nodes[0]['address']}:"
             f"{tomcat['ports'][-1]}/ (accounts: uccerts admin list)")
     say(f"{running.phones} phone(s) booting. Watch them: uccerts phones status "
         "(or: watch -n1 uccerts phones status)")
-    say("Restart a service: uccerts service restart NODE \"Cisco Tomcat\". Ctrl-C stops.")
+    say(f"Restart a service: uccerts service restart NODE \"{web}\". Ctrl-C stops.")

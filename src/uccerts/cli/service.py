@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from uccerts.cli.common import control, emit_json, handled, say, table
+from uccerts.domain.purposes import ServiceKind, name_of
 
 ACTIONS = {
     "restart": "Stop and start a service: it loads the node's current certificate.",
@@ -14,6 +15,8 @@ ACTIONS = {
     "activate": "Activate a service on the node and start it.",
     "deactivate": "Stop a service and mark it NOT ACTIVATED.",
 }
+
+_SERVICE_HELP = f'Service name, e.g. "{name_of(ServiceKind.TOMCAT)}"'
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +56,7 @@ def _action_command(group: typer.Typer, action: str, doc: str) -> None:
     def command(
         ctx: typer.Context,
         node: str = typer.Argument(..., help="Node host name or FQDN"),
-        service: str = typer.Argument(..., help='Service name, e.g. "Cisco Tomcat"'),
+        service: str = typer.Argument(..., help=_SERVICE_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document"),
     ) -> None:
         with handled(as_json):

@@ -16,7 +16,8 @@ from cryptography import x509
 
 from uccerts.domain.keys import PrivateKey
 from uccerts.domain.names import check_dns_name, check_text, parse_ip
-from uccerts.domain.purposes import KeyType, Purpose, Role
+from uccerts.domain.purposes import KeyType, Purpose, Role, ServiceKind, name_of
+from uccerts.domain.states import RunbookState, ServiceState, StepState
 from uccerts.errors import InvalidInput, UsageError
 
 
@@ -95,6 +96,10 @@ class Node:
     def fqdn(self) -> str:
         return f"{self.hostname}.{self.domain}" if self.domain else self.hostname
 
+    def runs(self, kind: ServiceKind) -> bool:
+        """Whether the service of this kind is activated on the node."""
+        return name_of(kind) in self.services
+
     def require(self, purpose: Purpose) -> None:
         """Refuse a purpose this node's role does not have (domain.md §2)."""
         if not purpose.applies_to(self.role):
@@ -166,8 +171,8 @@ class ServiceLoad:
     back unchanged."""
 
     node: str  # host name
-    service: str  # full service name as in purposes.SERVICES, e.g. "Cisco Tomcat"
-    state: str  # "STARTED" | "STOPPED"
+    service: str  # full service name as in purposes.SERVICES, e.g. Cisco Tomcat
+    state: ServiceState  # STARTED or STOPPED
     certificate: x509.Certificate | None = None
     key: PrivateKey | None = None
     snapshot: bytes = b""  # service-specific prepared data (e.g. TFTP's signed files)
@@ -194,7 +199,7 @@ class RunbookStep:
     action: str  # e.g. "generate-csr", "restart"
     detail: str
     service: str = ""
-    state: str = "pending"  # pending | running | done | failed
+    state: StepState = StepState.PENDING
     output: str = ""  # what the step produced (a PEM chain, a message); may be large
     started: dt.datetime | None = None
     finished: dt.datetime | None = None
@@ -208,7 +213,7 @@ class Runbook:
     cluster: str
     purpose: str
     options: Mapping[str, Any]  # JSON-compatible (nodes, distribution, ca, overrides, …)
-    state: str  # planned | running | waiting | done | failed
+    state: RunbookState
     created: dt.datetime
     updated: dt.datetime
     steps: tuple[RunbookStep, ...] = ()

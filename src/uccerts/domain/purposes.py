@@ -177,32 +177,65 @@ def purposes_for(role: Role) -> tuple[Purpose, ...]:
 # --- services (domain.md §8) -------------------------------------------------------
 
 
+class ServiceKind(StrEnum):
+    """What a service is: the key of every behaviour table (what it serves, what it
+    loads at start). The values are the short names a topology's port overrides use."""
+
+    TOMCAT = "tomcat"
+    CALLMANAGER = "callmanager"
+    CTIMANAGER = "ctimanager"
+    TFTP = "tftp"
+    TVS = "tvs"
+    CAPF = "capf"
+    DRF_MASTER = "drfmaster"
+    DRF_LOCAL = "drflocal"
+    XCP_ROUTER = "xcp"
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
+    kind: ServiceKind
     ports: tuple[int, ...]
     certificate: str | None  # identity purpose the listener serves (or signs with)
     roles: frozenset[Role]
-    key: str  # short name used in topology port overrides
+    # Start order when a cluster comes up: what phones need first (TVS, TFTP) before
+    # what they connect to.
+    boot_rank: int
+    # False: plain HTTP (TFTP's files), so no client can check a served certificate.
+    tls: bool = True
 
+    @property
+    def key(self) -> str:
+        """The short name used in topology port overrides."""
+        return self.kind.value
+
+
+K = ServiceKind
 
 SERVICES: tuple[Service, ...] = (
-    Service("Cisco Tomcat", (443, 8443), "tomcat", ALL_ROLES, "tomcat"),
-    Service("Cisco CallManager", (5061,), "CallManager", CUCM_ROLES, "callmanager"),
-    Service("Cisco CTIManager", (2749,), "CallManager", CUCM_ROLES, "ctimanager"),
-    Service("Cisco TFTP", (6970,), "CallManager", CUCM_ROLES, "tftp"),
-    Service("Cisco Trust Verification Service", (2445,), "TVS", CUCM_ROLES, "tvs"),
-    Service("Cisco Certificate Authority Proxy Function", (3804,), "CAPF",
-            PUBLISHER_ONLY, "capf"),
-    Service("Cisco DRF Master", (4040,), "ipsec", PUBLISHER_ONLY, "drfmaster"),
-    Service("Cisco DRF Local", (4040,), "ipsec", ALL_ROLES, "drflocal"),
-    Service("Cisco XCP Router", (5222,), "cup-xmpp", IMP_ONLY, "xcp"),
+    Service("Cisco Tomcat", K.TOMCAT, (443, 8443), "tomcat", ALL_ROLES, boot_rank=5),
+    Service("Cisco CallManager", K.CALLMANAGER, (5061,), "CallManager", CUCM_ROLES,
+            boot_rank=2),
+    Service("Cisco CTIManager", K.CTIMANAGER, (2749,), "CallManager", CUCM_ROLES,
+            boot_rank=3),
+    Service("Cisco TFTP", K.TFTP, (6970,), "CallManager", CUCM_ROLES, boot_rank=1,
+            tls=False),
+    Service("Cisco Trust Verification Service", K.TVS, (2445,), "TVS", CUCM_ROLES,
+            boot_rank=0),
+    Service("Cisco Certificate Authority Proxy Function", K.CAPF, (3804,), "CAPF",
+            PUBLISHER_ONLY, boot_rank=4),
+    Service("Cisco DRF Master", K.DRF_MASTER, (4040,), "ipsec", PUBLISHER_ONLY, boot_rank=6),
+    Service("Cisco DRF Local", K.DRF_LOCAL, (4040,), "ipsec", ALL_ROLES, boot_rank=7),
+    Service("Cisco XCP Router", K.XCP_ROUTER, (5222,), "cup-xmpp", IMP_ONLY, boot_rank=8),
 )
 
 _SERVICE_BY_KEY = {s.name.lower(): s for s in SERVICES} | {s.key: s for s in SERVICES}
+_SERVICE_BY_KIND = {s.kind: s for s in SERVICES}
 
 
 def service(name: str) -> Service:
+    """Look a service up by its full name (case and spacing free) or its short key."""
     try:
         return _SERVICE_BY_KEY[" ".join(name.split()).lower()]
     except KeyError:
@@ -213,22 +246,42 @@ def service(name: str) -> Service:
         ) from None
 
 
+def service_of(kind: ServiceKind) -> Service:
+    """The catalogue's service of a kind: code names services by kind, never by text."""
+    return _SERVICE_BY_KIND[kind]
+
+
+def name_of(kind: ServiceKind) -> str:
+    """The full service name of a kind, as nodes list their activated services."""
+    return _SERVICE_BY_KIND[kind].name
+
+
 def default_services(role: Role) -> tuple[str, ...]:
     return tuple(s.name for s in SERVICES if role in s.roles)
 
 
-# Restart order after a purpose's certificate changes (domain.md §8), by family.
-RESTARTS: dict[str, tuple[str, ...]] = {
-    "tomcat": ("Cisco Tomcat",),
-    "CallManager": ("Cisco Trust Verification Service", "Cisco TFTP", "Cisco CallManager",
-                    "Cisco CTIManager"),
-    "ipsec": ("Cisco DRF Master", "Cisco DRF Local"),
-    "CAPF": ("Cisco Trust Verification Service", "Cisco TFTP",
-             "Cisco Certificate Authority Proxy Function"),
-    "TVS": ("Cisco TFTP", "Cisco Trust Verification Service"),
-    "cup-xmpp": ("Cisco XCP Router",),
+@dataclass(frozen=True)
+class RestartRule:
+    """What follows a change of a purpose family's certificate (domain.md §8)."""
+
+    services: tuple[ServiceKind, ...]  # in this order, on each changed node running them
+    ctl_update_first: bool = False  # mixed mode: the CTL is updated before the restarts
+    reset_phones: bool = False  # then every phone is reset and must re-register
+
+
+NO_RESTART = RestartRule(())
+
+# Restart rules by purpose family (tomcat-ECDSA restarts like tomcat).
+RESTART_RULES: dict[str, RestartRule] = {
+    "tomcat": RestartRule((K.TOMCAT,)),
+    "CallManager": RestartRule((K.TVS, K.TFTP, K.CALLMANAGER, K.CTIMANAGER),
+                               ctl_update_first=True, reset_phones=True),
+    "ipsec": RestartRule((K.DRF_MASTER, K.DRF_LOCAL)),
+    "CAPF": RestartRule((K.TVS, K.TFTP, K.CAPF), ctl_update_first=True, reset_phones=True),
+    "TVS": RestartRule((K.TFTP, K.TVS), reset_phones=True),
+    "cup-xmpp": RestartRule((K.XCP_ROUTER,)),
 }
-# Purposes after whose restarts every phone must be reset and re-register.
-PHONE_RESET_FAMILIES = frozenset({"CallManager", "CAPF", "TVS"})
-# In mixed mode the CTL must be updated before these families' restarts.
-CTL_FAMILIES = frozenset({"CallManager", "CAPF"})
+
+
+def restart_rule(purpose: Purpose) -> RestartRule:
+    return RESTART_RULES.get(purpose.family, NO_RESTART)

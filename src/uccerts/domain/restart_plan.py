@@ -6,13 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from uccerts.domain.model import Cluster, Node
-from uccerts.domain.purposes import (
-    CTL_FAMILIES,
-    PHONE_RESET_FAMILIES,
-    RESTARTS,
-    Purpose,
-    Role,
-)
+from uccerts.domain.purposes import Purpose, Role, restart_rule, service_of
 
 _ROLE_ORDER = {Role.PUBLISHER: 0, Role.SUBSCRIBER: 1, Role.IMP: 2}
 
@@ -36,16 +30,16 @@ def order_nodes(nodes: Iterable[Node]) -> list[Node]:
 
 
 def plan_restarts(cluster: Cluster, purpose: Purpose, changed: Sequence[Node]) -> RestartPlan:
-    services = RESTARTS.get(purpose.family, ())
+    rule = restart_rule(purpose)
+    names = [service_of(kind).name for kind in rule.services]
     restarts = [
         Restart(node.hostname, name)
         for node in order_nodes(changed)
-        for name in services
+        for name in names
         if name in node.services  # only services activated on the node
     ]
-    family = purpose.family
     return RestartPlan(
         restarts=tuple(restarts),
-        ctl_update_first=cluster.security_mode == 1 and family in CTL_FAMILIES,
-        reset_phones=family in PHONE_RESET_FAMILIES,
+        ctl_update_first=cluster.security_mode == 1 and rule.ctl_update_first,
+        reset_phones=rule.reset_phones,
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from uccerts.domain.model import Cluster, Distribution, Node
-from uccerts.domain.purposes import Purpose, Role
+from uccerts.domain.purposes import SERVICES, Purpose, Role
 from uccerts.domain.restart_plan import order_nodes, plan_restarts
 from uccerts.errors import UsageError
 
@@ -48,10 +48,7 @@ class CaKind(StrEnum):
 # (domain.md §9): the ITL signer and TVS both unknown to the phone.
 ITL_FAMILIES = frozenset({"CallManager", "TVS", "ITLRecovery"})
 # Services whose served certificate a client can check after the restart (TLS).
-VERIFIABLE = frozenset({"Cisco Tomcat", "Cisco CallManager", "Cisco CTIManager",
-                        "Cisco Trust Verification Service",
-                        "Cisco Certificate Authority Proxy Function", "Cisco DRF Master",
-                        "Cisco DRF Local", "Cisco XCP Router"})
+VERIFIABLE = frozenset(s.name for s in SERVICES if s.tls)
 
 
 class Override(StrEnum):

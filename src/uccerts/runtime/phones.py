@@ -27,6 +27,7 @@ from uccerts.domain.phone_trust import (
     judge_itl,
     judge_tvs_server,
 )
+from uccerts.domain.purposes import ServiceKind
 from uccerts.domain.signedfile import cert_sha256
 from uccerts.domain.trustlist import TrustList, read_config, read_trust_list
 from uccerts.errors import InvalidInput
@@ -36,12 +37,11 @@ from uccerts.runtime.ports import Endpoint, PhoneSetup, PhoneTrust
 from uccerts.runtime.tasks import cancel_all
 from uccerts.runtime.tlsctx import pinning_client_context
 
-TFTP, TVS, CALLMANAGER = "Cisco TFTP", "Cisco Trust Verification Service", "Cisco CallManager"
 CONCURRENCY = 64
 _NETWORK_ERRORS = (OSError, wire.WireError, TimeoutError, ssl.SSLError,
                    asyncio.IncompleteReadError)
 
-Directory = Callable[[str, str], Endpoint | None]  # (node, service) -> where it listens
+Directory = Callable[[str, ServiceKind], Endpoint | None]  # (node, service) -> where it listens
 Persist = Callable[[Sequence[PhoneTrust]], Awaitable[None]]
 
 RESET, REGISTER = "reset", "register"
@@ -115,8 +115,8 @@ class Fleet:
         phone = self._phones.get(mac.upper())
         if phone is None:
             return None
-        cm = self._directory(phone.cm_node, CALLMANAGER)
-        tvs_at = self._directory(phone.cm_node, TVS)
+        cm = self._directory(phone.cm_node, ServiceKind.CALLMANAGER)
+        tvs_at = self._directory(phone.cm_node, ServiceKind.TVS)
         return (cm, tvs_at) if cm is not None and tvs_at is not None else None
 
     def knows(self, mac: str) -> bool:
@@ -241,7 +241,7 @@ class Fleet:
         self._set(phone, *outcome)
 
     async def _reset(self, phone: Phone) -> tuple[PhoneState, str]:
-        tftp_at = self._directory(phone.tftp_node, TFTP)
+        tftp_at = self._directory(phone.tftp_node, ServiceKind.TFTP)
         if tftp_at is None:
             return PhoneState.UNREGISTERED, f"no TFTP service on {phone.tftp_node}"
         try:
@@ -301,7 +301,7 @@ class Fleet:
         return await self._register(phone)
 
     async def _register(self, phone: Phone) -> tuple[PhoneState, str]:
-        cm = self._directory(phone.cm_node, CALLMANAGER)
+        cm = self._directory(phone.cm_node, ServiceKind.CALLMANAGER)
         if cm is None:
             return PhoneState.UNREGISTERED, f"no CallManager service on {phone.cm_node}"
         verdict = Verdict(False, "not checked")
@@ -327,7 +327,7 @@ class Fleet:
         return PhoneState.REGISTERED, ""
 
     async def _ask_tvs(self, phone: Phone, sha256: str) -> bool:
-        at = self._directory(phone.cm_node, TVS)
+        at = self._directory(phone.cm_node, ServiceKind.TVS)
         if at is None:
             return False
         itl = phone.itl

@@ -12,7 +12,6 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import partial
 from typing import Protocol, TypeVar
 
@@ -20,14 +19,6 @@ from uccerts.domain.model import ServiceLoad
 from uccerts.domain.purposes import Role
 
 T = TypeVar("T")
-
-
-class State(StrEnum):
-    STARTED = "STARTED"
-    STOPPED = "STOPPED"
-    STARTING = "STARTING"
-    STOPPING = "STOPPING"
-    NOT_ACTIVATED = "NOT ACTIVATED"
 
 
 @dataclass(frozen=True)

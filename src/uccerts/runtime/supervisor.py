@@ -13,65 +13,37 @@ import ssl
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography import x509
 
 from uccerts.domain.model import ServiceLoad
 from uccerts.domain.purposes import SERVICES, Service, service
 from uccerts.domain.signedfile import cert_sha256
+from uccerts.domain.states import SERVICE, ServiceState
 from uccerts.errors import NotFound, Refused, SystemFailure
-from uccerts.runtime import endpoints, tftp, tvs
-from uccerts.runtime.asgi import App, asgi_handler
+from uccerts.runtime.asgi import App
+from uccerts.runtime.behaviours import Loaded, NoPhones, PhoneSide, behaviour
 from uccerts.runtime.listener import Handler, Listener
-from uccerts.runtime.ports import Database, Endpoint, Hooks, NodePlan, State
+from uccerts.runtime.ports import Database, Endpoint, Hooks, NodePlan
 from uccerts.runtime.tlsctx import server_context
 
 Emit = Callable[[str], None]
-
-# Start order: what phones need first (TVS, TFTP) before what they connect to.
-BOOT_ORDER = ("Cisco Trust Verification Service", "Cisco TFTP", "Cisco CallManager",
-              "Cisco CTIManager", "Cisco Certificate Authority Proxy Function",
-              "Cisco Tomcat", "Cisco DRF Master", "Cisco DRF Local", "Cisco XCP Router")
-_RANK = {name: i for i, name in enumerate(BOOT_ORDER)}
-TFTP, TVS, CALLMANAGER = "Cisco TFTP", "Cisco Trust Verification Service", "Cisco CallManager"
-
-
-class PhoneSide(Protocol):
-    """The fleet, as the services see it."""
-
-    def route(self, mac: str) -> tuple[Endpoint, Endpoint] | None: ...
-
-    def knows(self, mac: str) -> bool: ...
-
-    def callmanager_started(self, node: str) -> None: ...
-
-    def callmanager_stopped(self, node: str) -> None: ...
-
-
-class _NoPhones:
-    def route(self, mac: str) -> tuple[Endpoint, Endpoint] | None:
-        return None
-
-    def knows(self, mac: str) -> bool:
-        return False
-
-    def callmanager_started(self, node: str) -> None:
-        pass
-
-    def callmanager_stopped(self, node: str) -> None:
-        pass
 
 
 @dataclass
 class Instance:
     node: NodePlan
     service: Service
-    state: State
+    state: ServiceState
     load: ServiceLoad | None = None
     listeners: list[Listener] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def move(self, new: ServiceState) -> None:
+        """Change state as the table allows (``domain.states.SERVICE``)."""
+        self.state = SERVICE.check(self.state, new)
 
     @property
     def ports(self) -> tuple[int, ...]:
@@ -79,7 +51,7 @@ class Instance:
 
     def to_dict(self) -> dict[str, Any]:
         bound = [lst.port for lst in self.listeners]
-        cert = self.load.certificate if self.load and self.state is State.STARTED else None
+        cert = self.load.certificate if self.load and self.state is ServiceState.STARTED else None
         return {"service": self.service.name, "state": self.state.value,
                 "port": bound[0] if bound else (self.ports[0] if self.ports else None),
                 "ports": bound, "certificate_sha256": cert_sha256(cert) if cert else None,
@@ -91,7 +63,7 @@ class Supervisor:
                  *, warn: Emit = lambda _: None) -> None:
         self._nodes = {n.hostname.lower(): n for n in nodes}
         self._hooks, self._db, self._warn = hooks, db, warn
-        self.phones: PhoneSide = _NoPhones()
+        self.phones: PhoneSide = NoPhones()
         # What Cisco Tomcat serves over HTTPS on a node: an ASGI app (node -> app);
         # None: a plain status page.
         self.web: Callable[[str], App] | None = None
@@ -99,7 +71,8 @@ class Supervisor:
         self._instances: dict[tuple[str, str], Instance] = {}
         for node in nodes:
             for svc in SERVICES:
-                state = State.STOPPED if svc.name in node.activated else State.NOT_ACTIVATED
+                state = (ServiceState.STOPPED if svc.name in node.activated
+                         else ServiceState.NOT_ACTIVATED)
                 self._instances[(node.hostname.lower(), svc.name)] = Instance(node, svc, state)
 
     # ------------------------------------------------------------ look-ups
@@ -125,13 +98,13 @@ class Supervisor:
     def endpoint(self, hostname: str, name: str) -> Endpoint | None:
         """Where ``name`` listens on the node (its first port), if it is activated."""
         inst = self.instance(hostname, name)
-        if inst.state is State.NOT_ACTIVATED or not inst.ports:
+        if inst.state is ServiceState.NOT_ACTIVATED or not inst.ports:
             return None
         return Endpoint(inst.node.hostname, inst.node.address, inst.ports[0])
 
     def served(self, hostname: str, name: str) -> ServiceLoad | None:
         inst = self.instance(hostname, name)
-        return inst.load if inst.state is State.STARTED else None
+        return inst.load if inst.state is ServiceState.STARTED else None
 
     # ------------------------------------------------------------ life cycle
 
@@ -140,11 +113,11 @@ class Supervisor:
         STARTED one with the certificate it had loaded."""
         by_key = {(s.node.lower(), s.service): s for s in saved}
         for inst in sorted(self._instances.values(),
-                           key=lambda i: (_RANK.get(i.service.name, 99), i.node.hostname)):
-            if inst.state is State.NOT_ACTIVATED:
+                           key=lambda i: (i.service.boot_rank, i.node.hostname)):
+            if inst.state is ServiceState.NOT_ACTIVATED:
                 continue
             before = by_key.get((inst.node.hostname.lower(), inst.service.name))
-            if before is not None and before.state == State.STOPPED.value:
+            if before is not None and before.state == ServiceState.STOPPED:
                 inst.load = before
                 continue
             reuse = before if before is not None and before.certificate is not None else None
@@ -169,7 +142,7 @@ class Supervisor:
     async def start(self, hostname: str, name: str, emit: Emit) -> dict[str, Any]:
         inst = self._activated(hostname, name)
         async with inst.lock:
-            if inst.state is State.STARTED:
+            if inst.state is ServiceState.STARTED:
                 emit(f"{inst.service.name}[STARTED]")
             else:
                 await self._start(inst, emit)
@@ -178,7 +151,7 @@ class Supervisor:
     async def stop(self, hostname: str, name: str, emit: Emit) -> dict[str, Any]:
         inst = self._activated(hostname, name)
         async with inst.lock:
-            if inst.state is State.STOPPED:
+            if inst.state is ServiceState.STOPPED:
                 emit(f"{inst.service.name}[STOPPED]")
             else:
                 await self._stop(inst, emit)
@@ -187,14 +160,14 @@ class Supervisor:
     async def activate(self, hostname: str, name: str, emit: Emit) -> dict[str, Any]:
         inst = self.instance(hostname, name)
         async with inst.lock:
-            if inst.state is State.NOT_ACTIVATED:
+            if inst.state is ServiceState.NOT_ACTIVATED:
                 if inst.node.role not in inst.service.roles:
                     raise Refused(f"{inst.service.name} does not run on {inst.node.hostname}",
                                   code="service-not-for-role",
                                   fix="See domain.md §8 for where each service runs")
                 await self._db.run(self._hooks.set_activated, inst.node.hostname,
                                    inst.service.name, True)
-                inst.state = State.STOPPED
+                inst.move(ServiceState.STOPPED)
                 await self._start(inst, emit)
             else:
                 emit(f"{inst.service.name}[{inst.state.value}]")
@@ -203,21 +176,21 @@ class Supervisor:
     async def deactivate(self, hostname: str, name: str, emit: Emit) -> dict[str, Any]:
         inst = self.instance(hostname, name)
         async with inst.lock:
-            if inst.state is not State.NOT_ACTIVATED:
-                if inst.state is State.STARTED:
+            if inst.state is not ServiceState.NOT_ACTIVATED:
+                if inst.state is ServiceState.STARTED:
                     await self._stop(inst, emit)
                 await self._db.run(self._hooks.set_activated, inst.node.hostname,
                                    inst.service.name, False)
-                inst.state = State.NOT_ACTIVATED
+                inst.move(ServiceState.NOT_ACTIVATED)
                 inst.load = None
-            emit(f"{inst.service.name}[{State.NOT_ACTIVATED.value}]")
+            emit(f"{inst.service.name}[{ServiceState.NOT_ACTIVATED.value}]")
         return inst.to_dict()
 
     # ------------------------------------------------------------ internals
 
     def _activated(self, hostname: str, name: str) -> Instance:
         inst = self.instance(hostname, name)
-        if inst.state is State.NOT_ACTIVATED:
+        if inst.state is ServiceState.NOT_ACTIVATED:
             raise Refused(f"{inst.service.name} is not activated on {inst.node.hostname}",
                           code="service-not-activated",
                           fix=f"Activate it first: uccerts service activate "
@@ -225,38 +198,37 @@ class Supervisor:
         return inst
 
     async def _stop(self, inst: Instance, emit: Emit) -> None:
-        inst.state = State.STOPPING
+        inst.move(ServiceState.STOPPING)
         emit(f"{inst.service.name}[STOPPING]")
-        if inst.service.name == CALLMANAGER:
-            self.phones.callmanager_stopped(inst.node.hostname)
+        behaviour(inst.service.kind).stopped(self.phones, inst.node.hostname)
         for listener in inst.listeners:
             await listener.stop()
         inst.listeners.clear()
-        inst.state = State.STOPPED
+        inst.move(ServiceState.STOPPED)
         if inst.load is not None:
-            inst.load = replace(inst.load, state=State.STOPPED.value)
+            inst.load = replace(inst.load, state=ServiceState.STOPPED)
             await self._db.run(self._hooks.save_load, inst.load)
         emit(f"{inst.service.name}[STOPPED]")
 
     async def _start(self, inst: Instance, emit: Emit, *, reuse: ServiceLoad | None = None
                      ) -> None:
-        inst.state = State.STARTING
+        inst.move(ServiceState.STARTING)
         emit(f"{inst.service.name}[STARTING]")
         try:
             fresh = reuse if reuse is not None else await self._db.run(
                 self._hooks.prepare, inst.node.hostname, inst.service.name)
-            load = replace(fresh, state=State.STARTED.value)
+            load = replace(fresh, state=ServiceState.STARTED)
             handler, tls = self._behaviour(inst, load)
             inst.warnings = []
             listeners = await self._bind(inst, handler, tls)
         except BaseException:
-            inst.state = State.STOPPED
+            inst.move(ServiceState.STOPPED)
             raise
-        inst.listeners, inst.load, inst.state = listeners, load, State.STARTED
+        inst.listeners, inst.load = listeners, load
+        inst.move(ServiceState.STARTED)
         await self._db.run(self._hooks.save_load, load)
         emit(f"{inst.service.name}[STARTED]")
-        if inst.service.name == CALLMANAGER:
-            self.phones.callmanager_started(inst.node.hostname)
+        behaviour(inst.service.kind).started(self.phones, inst.node.hostname)
 
     async def _bind(self, inst: Instance, handler: Handler, tls: ssl.SSLContext | None
                     ) -> list[Listener]:
@@ -291,26 +263,24 @@ class Supervisor:
 
     def _behaviour(self, inst: Instance, load: ServiceLoad
                    ) -> tuple[Handler, ssl.SSLContext | None]:
-        name, node = inst.service.name, inst.node.hostname
+        svc, node = inst.service, inst.node.hostname
         if load.certificate is None or load.key is None:
-            raise SystemFailure(f"{name} on {node} has no certificate to load",
+            raise SystemFailure(f"{svc.name} on {node} has no certificate to load",
                                 code="service-no-certificate",
-                                fix=f"Regenerate the {inst.service.certificate} certificate "
+                                fix=f"Regenerate the {svc.certificate} certificate "
                                     f"of {node}")
-        if name == TFTP:
-            files = tftp.TftpFiles.decode(load.snapshot)
-            return tftp.handler(files, load.certificate, load.key, self.phones.route), None
-        tls = server_context(load.certificate, load.key, _chain(load))
-        if name == TVS:
-            return tvs.handler(tvs.decode_snapshot(load.snapshot)), tls
-        if name == CALLMANAGER:
-            return endpoints.registrar(self.phones.knows), tls
-        if name == "Cisco Tomcat":
-            if self.web is not None:
-                app = self._apps.get(node) or self._apps.setdefault(node, self.web(node))
-                return asgi_handler(app), tls
-            return endpoints.status_page(node, name, load.certificate), tls
-        return endpoints.banner(node, name), tls
+        loaded = Loaded(node, svc, load.certificate, load.key, load.snapshot, self.phones,
+                        lambda: self._app(node))
+        handler = behaviour(svc.kind).serve(loaded)
+        if not svc.tls:
+            return handler, None
+        return handler, server_context(load.certificate, load.key, _chain(load))
+
+    def _app(self, node: str) -> App | None:
+        """The node's ASGI app, made once and kept across restarts of its Tomcat."""
+        if self.web is None:
+            return None
+        return self._apps.get(node) or self._apps.setdefault(node, self.web(node))
 
 
 def _chain(load: ServiceLoad) -> list[x509.Certificate]:

@@ -7,13 +7,23 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 
 from uccerts.errors import InvalidInput, NotFound, Refused, UsageError
 from uccerts.services.context import Context
 
 # scrypt with these costs takes ~50 ms: slow for guessing, fine for a login.
 _N, _R, _P = 2**14, 8, 1
-ROLES = ("read-only", "read-write")
+
+
+class AccountRole(StrEnum):
+    """The appliance's privilege levels, stored as these strings."""
+
+    READ_ONLY = "read-only"  # privilege 0
+    READ_WRITE = "read-write"  # privilege 1
+
+
+ROLES = tuple(r.value for r in AccountRole)
 
 
 def hash_password(password: str) -> str:
@@ -48,11 +58,11 @@ def new_password() -> str:
 @dataclass(frozen=True)
 class Account:
     username: str
-    role: str  # "read-only" (the appliance's privilege 0) or "read-write" (1)
+    role: AccountRole
 
     @property
     def can_write(self) -> bool:
-        return self.role == "read-write"
+        return self.role is AccountRole.READ_WRITE
 
 
 def _check_name(username: str) -> str:
@@ -63,11 +73,11 @@ def _check_name(username: str) -> str:
     return name
 
 
-def _check_role(role: str) -> str:
+def _check_role(role: str) -> AccountRole:
     if role not in ROLES:
         raise UsageError(f"Unknown role '{role}'", code="invalid-role",
                          fix="Use read-only or read-write")
-    return role
+    return AccountRole(role)
 
 
 class AccountService:
@@ -85,16 +95,16 @@ class AccountService:
             verify_password(password, _DUMMY_HASH)
             return None
         role, stored = found
-        return Account(username, role) if verify_password(password, stored) else None
+        return Account(username, AccountRole(role)) if verify_password(password, stored) else None
 
     def get(self, username: str) -> Account | None:
         with self.ctx.read() as uow:
             found = uow.accounts.get(username)
-        return Account(username, found[0]) if found else None
+        return Account(username, AccountRole(found[0])) if found else None
 
     def list(self) -> list[Account]:
         with self.ctx.read() as uow:
-            return [Account(name, role) for name, role in uow.accounts.list()]
+            return [Account(name, AccountRole(role)) for name, role in uow.accounts.list()]
 
     def add(self, username: str, role: str, password: str) -> Account:
         name, role = _check_name(username), _check_role(role)
@@ -120,8 +130,8 @@ class AccountService:
             if found is None:
                 raise NotFound(f"No account named {username}", code="unknown-account",
                                fix="See `uccerts admin list`")
-            writers = [n for n, r in uow.accounts.list() if r == "read-write"]
-            if found[0] == "read-write" and writers == [username]:
+            writers = [n for n, r in uow.accounts.list() if r == AccountRole.READ_WRITE]
+            if found[0] == AccountRole.READ_WRITE and writers == [username]:
                 raise Refused(f"{username} is the last read-write account",
                               code="last-administrator",
                               fix="Add another read-write account first")

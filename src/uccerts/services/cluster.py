@@ -14,7 +14,7 @@ from uccerts.domain.purposes import Purpose, purpose, purposes_for
 from uccerts.domain.selfsigned import SELF_SIGNED_DESCRIPTION, build_self_signed
 from uccerts.domain.topology import parse_topology
 from uccerts.errors import Refused
-from uccerts.services.accounts import hash_password, new_password
+from uccerts.services.accounts import AccountRole, hash_password, new_password
 from uccerts.services.context import Context, resolve_cluster, resolve_node
 from uccerts.services.restarts import RestartNeeded, restarts_for
 from uccerts.services.security import store_ctl
@@ -92,7 +92,7 @@ class ClusterService:
                 sha, _ = store_ctl(uow, topo.cluster, list(topo.nodes), self.ctx.clock())
                 uow.clusters.update(replace(topo.cluster, ctl_sha256=sha))
             if uow.accounts.get("admin") is None:
-                uow.accounts.add("admin", "read-write", hash_password(password))
+                uow.accounts.add("admin", AccountRole.READ_WRITE, hash_password(password))
             else:
                 password = ""  # an existing administrator keeps its password
             self.ctx.audit(uow, topo.cluster.name, "cluster init", "ok",

@@ -31,6 +31,7 @@ from uccerts.domain.runbook import (
     plan_runbook,
 )
 from uccerts.domain.signedfile import cert_sha256
+from uccerts.domain.states import RUNBOOK, STEP, RunbookState, StepState
 from uccerts.enroll.issued import Issued
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
 from uccerts.services.certificates import CertificateService
@@ -114,7 +115,7 @@ class RunbookService:
                                              for s in plan.steps):
             stored["phones_before"] = self._control.call("phones.status")["by_state"][
                 "REGISTERED"]
-        runbook = Runbook(None, cluster, plan.purpose, stored, "planned", now, now,
+        runbook = Runbook(None, cluster, plan.purpose, stored, RunbookState.PLANNED, now, now,
                           tuple(RunbookStep(s.n, s.node, s.action.value, s.detail, s.service)
                                 for s in plan.steps))
         with self.ctx.uow() as uow:
@@ -141,51 +142,58 @@ class RunbookService:
     def execute(self, runbook_id: int, *, on_step: StepHook | None = None) -> Runbook:
         """Run every step not done yet, in order; returns the runbook as it ended."""
         runbook = self.get(runbook_id)
-        if runbook.state == "done":
+        if runbook.state == RunbookState.DONE:
             return runbook
-        self._set_state(runbook_id, "running")
+        state = self._set_state(runbook_id, runbook.state, RunbookState.RUNNING)
         # Read once; each finished step's output is kept here for the steps after it
         # (the store has it too, written before the next step begins).
         steps = list(runbook.steps)
         for i, step in enumerate(steps):
-            if step.state == "done":
+            if step.state == StepState.DONE:
                 continue
             started = self.ctx.clock()
-            self._set_step(runbook_id, step.n, state="running", started=started)
+            running = self._set_step(runbook_id, step, StepState.RUNNING, started=started)
             if on_step:
-                on_step(replace(step, state="running", started=started))
+                on_step(running)
             try:
                 output = self._do(replace(runbook, steps=tuple(steps)), step)
             except Waiting as pause:
-                self._set_step(runbook_id, step.n, state="pending")
-                self._set_state(runbook_id, "waiting", pause.message)
+                self._set_step(runbook_id, running, StepState.PENDING)
+                self._set_state(runbook_id, state, RunbookState.WAITING, pause.message)
                 return self.get(runbook_id)
             except UccertsError as err:
-                self._set_step(runbook_id, step.n, state="failed", output=err.message,
+                self._set_step(runbook_id, running, StepState.FAILED, output=err.message,
                                finished=self.ctx.clock())
-                self._set_state(runbook_id, "failed", f"step {step.n}: {err.message}")
+                self._set_state(runbook_id, state, RunbookState.FAILED,
+                                f"step {step.n}: {err.message}")
                 raise
-            done = self.ctx.clock()
-            self._set_step(runbook_id, step.n, state="done", output=output, finished=done)
-            steps[i] = replace(step, state="done", output=output, started=started,
-                               finished=done)
+            steps[i] = self._set_step(runbook_id, running, StepState.DONE, output=output,
+                                      finished=self.ctx.clock())
             if on_step:
                 on_step(steps[i])
-        self._set_state(runbook_id, "done")
+        self._set_state(runbook_id, state, RunbookState.DONE)
         return self.get(runbook_id)
 
-    def _set_state(self, runbook_id: int, state: str, message: str = "") -> None:
+    def _set_state(self, runbook_id: int, current: RunbookState, new: RunbookState,
+                   message: str = "") -> RunbookState:
+        RUNBOOK.check(current, new)
         with self.ctx.uow() as uow:
-            uow.runbooks.set_state(runbook_id, state, message, at=self.ctx.clock())
+            uow.runbooks.set_state(runbook_id, new, message, at=self.ctx.clock())
             uow.commit()
+        return new
 
-    def _set_step(self, runbook_id: int, n: int, *, state: str, output: str | None = None,
-                  started: dt.datetime | None = None, finished: dt.datetime | None = None
-                  ) -> None:
+    def _set_step(self, runbook_id: int, step: RunbookStep, new: StepState, *,
+                  output: str | None = None, started: dt.datetime | None = None,
+                  finished: dt.datetime | None = None) -> RunbookStep:
+        """Record the step's move to ``new``; returns the step as now stored."""
+        STEP.check(step.state, new)
         with self.ctx.uow() as uow:
-            uow.runbooks.set_step(runbook_id, n, state=state, output=output, started=started,
-                                  finished=finished)
+            uow.runbooks.set_step(runbook_id, step.n, state=new, output=output,
+                                  started=started, finished=finished)
             uow.commit()
+        return replace(step, state=new, output=step.output if output is None else output,
+                       started=step.started if started is None else started,
+                       finished=step.finished if finished is None else finished)
 
     # ------------------------------------------------------------ the steps
 

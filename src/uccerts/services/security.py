@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from uccerts.domain.model import Cluster, Node
-from uccerts.domain.purposes import Role
+from uccerts.domain.purposes import Role, ServiceKind, name_of
 from uccerts.domain.restart_plan import order_nodes
 from uccerts.domain.trustlist import CTL, TrustRecord, TrustRole, build_ctl, read_trust_list
 from uccerts.errors import Refused, SystemFailure, UsageError
@@ -37,7 +37,6 @@ MIXED, NON_SECURE = "mixed", "non-secure"
 MODES = {MIXED: 1, NON_SECURE: 0}
 MODE_NAMES = {value: name for name, value in MODES.items()}
 
-TFTP, CALLMANAGER = "Cisco TFTP", "Cisco CallManager"
 CTL_NON_SECURE = "ctl-non-secure"
 CTL_NO_SIGNER = "ctl-no-signer"
 
@@ -109,9 +108,9 @@ def next_steps(nodes: list[Node]) -> NextSteps:
     """Cisco TFTP on every TFTP node (it serves the CTL it read at start), then Cisco
     CallManager on every CallManager node, publisher first; then reset the phones."""
     ordered = order_nodes(nodes)
-    restarts = tuple(RestartNeeded(n.hostname, name)
-                     for name in (TFTP, CALLMANAGER)
-                     for n in ordered if name in n.services)
+    restarts = tuple(RestartNeeded(n.hostname, name_of(kind))
+                     for kind in (ServiceKind.TFTP, ServiceKind.CALLMANAGER)
+                     for n in ordered if n.runs(kind))
     return NextSteps(restarts, reset_phones=True)
 
 
@@ -222,7 +221,7 @@ def store_ctl(uow: UnitOfWork, cluster: Cluster, nodes: list[Node], issued: dt.d
     if capf is not None:
         records.append(TrustRecord(TrustRole.CAPF, publisher.hostname, capf.certificate))
     for node in nodes:
-        if TFTP in node.services or CALLMANAGER in node.services:
+        if node.runs(ServiceKind.TFTP) or node.runs(ServiceKind.CALLMANAGER):
             cm = uow.identities.get(cluster.name, node.hostname, "CallManager",
                                     with_key=False)
             if cm is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from uccerts.domain.model import Node
 from uccerts.domain.purposes import SERVICES, service
+from uccerts.domain.states import ServiceState
 from uccerts.errors import UccertsError, UsageError
 from uccerts.runtime.control import SOCKET_NAME, ControlServer
 from uccerts.runtime.lockfile import ServeLock
@@ -100,7 +101,7 @@ class ServeService:
             ready(Running(cluster.name, tuple(
                 {"node": n.hostname, "address": n.address, "role": n.role.value,
                  "services": [s for s in supervisor.status(n.hostname)
-                              if s["state"] != "NOT ACTIVATED"]} for n in nodes),
+                              if s["state"] != ServiceState.NOT_ACTIVATED]} for n in nodes),
                 len(setups), str(self._home / SOCKET_NAME)))
             await stop.wait()
         finally:
@@ -161,7 +162,7 @@ class Operations:
         for row in rows:
             purpose = service(row["service"]).certificate
             row["installed_sha256"] = installed.get(purpose or "")
-            row["restart_needed"] = (row["state"] == "STARTED" and
+            row["restart_needed"] = (row["state"] == ServiceState.STARTED and
                                      row["installed_sha256"] != row["certificate_sha256"])
         return rows
 

@@ -3,17 +3,19 @@ starts, what it loaded before, activation, phones and their trust lists, audit."
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from uccerts.domain.chain import find_issuer_path
-from uccerts.domain.model import Cluster, Node, PhoneRecord, ServiceLoad
-from uccerts.domain.purposes import Role, purpose, service
+from uccerts.domain.model import Cluster, Identity, Node, PhoneRecord, ServiceLoad
+from uccerts.domain.purposes import Role, Service, ServiceKind, purpose, service
 from uccerts.domain.signedfile import cert_sha256
+from uccerts.domain.states import ServiceState
 from uccerts.domain.trustlist import build_itl, itl_records
 from uccerts.errors import SystemFailure
 from uccerts.runtime import tftp, tvs
@@ -21,7 +23,6 @@ from uccerts.runtime.ports import Change, PhoneSetup, PhoneTrust
 from uccerts.services.context import Context
 from uccerts.storage.ports import UnitOfWork
 
-TFTP, TVS, CALLMANAGER = "Cisco TFTP", "Cisco Trust Verification Service", "Cisco CallManager"
 MAC_BASE = 0x00AA00000000  # simulated phones: SEP00AA00000001, SEP00AA00000002, …
 
 
@@ -44,16 +45,9 @@ class StoreHooks:
                                     code="service-no-certificate",
                                     fix=f"Regenerate it: uccerts cert regenerate {node} "
                                         f"{svc.certificate} --yes")
-            nodes = uow.clusters.nodes(cluster.name)
-            if svc.name == TFTP:
-                snapshot = self._tftp_files(uow, cluster, nodes, identity.certificate,
-                                            identity.key)
-            elif svc.name == TVS:
-                snapshot = self._tvs_trust(uow, cluster)
-            else:
-                snapshot = self._chain_pem(uow, cluster, node, identity.certificate,
-                                           svc.certificate)
-        return ServiceLoad(node=node, service=svc.name, state="STARTED",
+            loads = _LOADS.get(svc.kind, _chain_pem)
+            snapshot = loads(_Loading(uow, cluster, node, identity, svc, self._ctx.clock()))
+        return ServiceLoad(node=node, service=svc.name, state=ServiceState.STARTED,
                            certificate=identity.certificate, key=identity.key,
                            snapshot=snapshot, loaded_at=self._ctx.clock())
 
@@ -63,49 +57,6 @@ class StoreHooks:
             raise SystemFailure(f"Cluster {self._cluster} no longer exists",
                                 code="cluster-not-found", fix="Stop serve and init again")
         return cluster
-
-    def _tftp_files(self, uow: UnitOfWork, cluster: Cluster, nodes: Sequence[Node],
-                    signer: x509.Certificate, key: object) -> bytes:
-        triples = []
-        for n in nodes:
-            wanted = []
-            if TFTP in n.services:
-                wanted.append("CallManager")
-            if TVS in n.services:
-                wanted.append("TVS")
-            if n.role is Role.PUBLISHER:
-                wanted.append("CAPF")
-            for name in wanted:
-                ident = uow.identities.get(cluster.name, n.hostname, name, with_key=False)
-                if ident is not None:
-                    triples.append((n.hostname, name, ident.certificate))
-        itl = build_itl(itl_records(triples), signer, key,  # type: ignore[arg-type]
-                        issued=self._ctx.clock())
-        ctl = None
-        if cluster.security_mode == 1 and cluster.ctl_sha256:
-            ctl = uow.phones.file(cluster.ctl_sha256)
-        return tftp.TftpFiles(itl, ctl, cluster.security_mode).encode()
-
-    def _tvs_trust(self, uow: UnitOfWork, cluster: Cluster) -> bytes:
-        trusted: dict[str, list[str]] = {}
-        for ident in uow.identities.list(cluster.name):
-            trusted.setdefault(cert_sha256(ident.certificate), []).append(
-                f"{ident.purpose}@{ident.node}")
-        return tvs.encode_snapshot(trusted)
-
-    def _chain_pem(self, uow: UnitOfWork, cluster: Cluster, node: str,
-                   leaf: x509.Certificate, purpose_name: str) -> bytes:
-        """The intermediates to send after a CA-signed certificate, from the node's
-        trust store for the purpose (roots are not sent: the client has them)."""
-        store = purpose(purpose_name).trust_store
-        if store is None or leaf.issuer == leaf.subject:
-            return b""
-
-        def lookup(name: x509.Name) -> list[x509.Certificate]:
-            return [e.certificate for e in uow.trust.by_subject(cluster.name, node, store, name)]
-
-        intermediates, _ = find_issuer_path(leaf, lookup)
-        return b"".join(c.public_bytes(Encoding.PEM) for c in intermediates)
 
     def installed(self, node: str) -> dict[str, str]:
         """SHA-256 of the identity certificate stored now, by purpose, for ``node``."""
@@ -186,11 +137,86 @@ class StoreHooks:
             uow.commit()
 
 
+# ------------------------------------------------------------ what a service loads
+
+
+@dataclass(frozen=True)
+class _Loading:
+    """What a service's start reads from the store, within one unit of work."""
+
+    uow: UnitOfWork
+    cluster: Cluster
+    node: str
+    identity: Identity  # the certificate (and key) the service uses
+    service: Service
+    now: dt.datetime
+
+
+def _tftp_files(at: _Loading) -> bytes:
+    """TFTP's signed files: the ITL (every TFTP node's CallManager, every TVS, the
+    publisher's CAPF), signed with this node's CallManager key; the CTL in mixed mode."""
+    uow, cluster = at.uow, at.cluster
+    triples = []
+    for n in uow.clusters.nodes(cluster.name):
+        wanted = []
+        if n.runs(ServiceKind.TFTP):
+            wanted.append("CallManager")
+        if n.runs(ServiceKind.TVS):
+            wanted.append("TVS")
+        if n.role is Role.PUBLISHER:
+            wanted.append("CAPF")
+        for name in wanted:
+            ident = uow.identities.get(cluster.name, n.hostname, name, with_key=False)
+            if ident is not None:
+                triples.append((n.hostname, name, ident.certificate))
+    itl = build_itl(itl_records(triples), at.identity.certificate,
+                    at.identity.key,  # type: ignore[arg-type]
+                    issued=at.now)
+    ctl = None
+    if cluster.security_mode == 1 and cluster.ctl_sha256:
+        ctl = uow.phones.file(cluster.ctl_sha256)
+    return tftp.TftpFiles(itl, ctl, cluster.security_mode).encode()
+
+
+def _tvs_trust(at: _Loading) -> bytes:
+    """TVS's trusted set: every identity certificate of the cluster, by SHA-256."""
+    trusted: dict[str, list[str]] = {}
+    for ident in at.uow.identities.list(at.cluster.name):
+        trusted.setdefault(cert_sha256(ident.certificate), []).append(
+            f"{ident.purpose}@{ident.node}")
+    return tvs.encode_snapshot(trusted)
+
+
+def _chain_pem(at: _Loading) -> bytes:
+    """The intermediates a TLS service sends after a CA-signed certificate, from the
+    node's trust store for the purpose (roots are not sent: the client has them)."""
+    leaf = at.identity.certificate
+    assert at.service.certificate is not None
+    store = purpose(at.service.certificate).trust_store
+    if store is None or leaf.issuer == leaf.subject:
+        return b""
+
+    def lookup(name: x509.Name) -> list[x509.Certificate]:
+        return [e.certificate
+                for e in at.uow.trust.by_subject(at.cluster.name, at.node, store, name)]
+
+    intermediates, _ = find_issuer_path(leaf, lookup)
+    return b"".join(c.public_bytes(Encoding.PEM) for c in intermediates)
+
+
+# What a kind of service loads at start besides its certificate and key; every kind
+# not listed is a TLS listener and loads the chain it sends.
+_LOADS: dict[ServiceKind, Callable[[_Loading], bytes]] = {
+    ServiceKind.TFTP: _tftp_files,
+    ServiceKind.TVS: _tvs_trust,
+}
+
+
 def plan_phones(cluster: Cluster, nodes: Sequence[Node]) -> list[PhoneRecord]:
     """``phone_count`` phones, round-robin over the CallManager nodes; each fetches its
     files from its own node when that runs TFTP, else from the first TFTP node."""
-    cms = [n for n in nodes if CALLMANAGER in n.services]
-    tftps = [n for n in nodes if TFTP in n.services]
+    cms = [n for n in nodes if n.runs(ServiceKind.CALLMANAGER)]
+    tftps = [n for n in nodes if n.runs(ServiceKind.TFTP)]
     if not cms or not tftps:
         return []
     phones = []

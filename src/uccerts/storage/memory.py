@@ -34,6 +34,7 @@ from uccerts.domain.model import (
     TrustEntry,
 )
 from uccerts.domain.purposes import Role
+from uccerts.domain.states import RunbookState, StepState
 from uccerts.domain.truststore import store_key
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
 from uccerts.storage import ports
@@ -399,25 +400,25 @@ class MemoryRunbookRepo(_Repos):
 
     def unfinished(self, cluster: str) -> builtins.list[str]:
         return [r.purpose for r in sorted(self.s.runbooks.values(), key=lambda r: r.id or 0)
-                if r.cluster == cluster and r.state != "done"]
+                if r.cluster == cluster and r.state != RunbookState.DONE]
 
-    def set_state(self, runbook_id: int, state: str, message: str = "", *,
+    def set_state(self, runbook_id: int, state: RunbookState, message: str = "", *,
                   at: dt.datetime) -> None:
         old = self.s.runbooks.get(runbook_id)
         if old is None:
             raise runbook_not_found(runbook_id)
-        self.s.runbooks[runbook_id] = replace(old, state=state, message=message,
+        self.s.runbooks[runbook_id] = replace(old, state=RunbookState(state), message=message,
                                               updated=_utc(at))
 
-    def set_step(self, runbook_id: int, n: int, *, state: str, output: str | None = None,
-                 started: dt.datetime | None = None, finished: dt.datetime | None = None
-                 ) -> None:
+    def set_step(self, runbook_id: int, n: int, *, state: StepState,
+                 output: str | None = None, started: dt.datetime | None = None,
+                 finished: dt.datetime | None = None) -> None:
         old = self.s.runbooks.get(runbook_id)
         at = next((i for i, s in enumerate(old.steps) if s.n == n), None) if old else None
         if old is None or at is None:
             raise step_not_found(runbook_id, n)
         step = old.steps[at]
-        step = replace(step, state=state,
+        step = replace(step, state=StepState(state),
                        output=step.output if output is None else output,
                        started=step.started if started is None else _utc(started),
                        finished=step.finished if finished is None else _utc(finished))

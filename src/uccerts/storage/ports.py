@@ -33,6 +33,7 @@ from uccerts.domain.model import (
     ServiceLoad,
     TrustEntry,
 )
+from uccerts.domain.states import RunbookState, StepState
 
 
 class ClusterRepo(Protocol):
@@ -205,14 +206,14 @@ class RunbookRepo(Protocol):
         """Purposes of the cluster's runbooks not done yet (oldest first): what the
         guards call "in flight". One narrow query, however many runbooks are stored."""
 
-    def set_state(self, runbook_id: int, state: str, message: str = "", *,
+    def set_state(self, runbook_id: int, state: RunbookState, message: str = "", *,
                   at: dt.datetime) -> None:
         """Set state and message, and ``updated`` to ``at``. Raises ``NotFound``
         (runbook-not-found)."""
 
-    def set_step(self, runbook_id: int, n: int, *, state: str, output: str | None = None,
-                 started: dt.datetime | None = None, finished: dt.datetime | None = None
-                 ) -> None:
+    def set_step(self, runbook_id: int, n: int, *, state: StepState,
+                 output: str | None = None, started: dt.datetime | None = None,
+                 finished: dt.datetime | None = None) -> None:
         """Update step ``n``: its state, and output, started and finished where given
         (None leaves them unchanged). The runbook's ``updated`` becomes ``finished``,
         else ``started``, else now. Raises ``NotFound`` (runbook-step-not-found) when the

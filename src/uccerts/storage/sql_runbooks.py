@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from uccerts.domain.model import Runbook, RunbookStep
+from uccerts.domain.states import RunbookState, StepState
 from uccerts.errors import NotFound, Refused
 from uccerts.storage import tables as t
 
@@ -95,21 +96,22 @@ class SqlRunbookRepo:
 
     def unfinished(self, cluster: str) -> builtins.list[str]:
         stmt = (select(t.runbooks.c.purpose).join(t.clusters)
-                .where(t.clusters.c.name == cluster, t.runbooks.c.state != "done")
+                .where(t.clusters.c.name == cluster, t.runbooks.c.state != str(RunbookState.DONE))
                 .order_by(t.runbooks.c.id))
         return [str(p) for p in self._tx.execute(stmt).scalars()]
 
-    def set_state(self, runbook_id: int, state: str, message: str = "", *,
+    def set_state(self, runbook_id: int, state: RunbookState, message: str = "", *,
                   at: dt.datetime) -> None:
         done = self._tx.execute(t.runbooks.update().where(t.runbooks.c.id == runbook_id)
-                                .values(state=state, message=message, updated=at))
+                                .values(state=str(state), message=message, updated=at))
         if done.rowcount == 0:
             raise runbook_not_found(runbook_id)
 
-    def set_step(self, runbook_id: int, n: int, *, state: str, output: str | None = None,
+    def set_step(self, runbook_id: int, n: int, *, state: StepState,
+                 output: str | None = None,
                  started: dt.datetime | None = None, finished: dt.datetime | None = None
                  ) -> None:
-        values: dict[str, Any] = {"state": state}
+        values: dict[str, Any] = {"state": str(state)}
         for name, value in (("output", output), ("started", started),
                             ("finished", finished)):
             if value is not None:

@@ -63,6 +63,7 @@ from uccerts.domain.model import (
 )
 from uccerts.domain.names import common_name
 from uccerts.domain.purposes import KeyType, Role
+from uccerts.domain.states import RunbookState, ServiceState, StepState
 from uccerts.domain.truststore import store_key
 
 NAMING_CONVENTION = {
@@ -429,14 +430,14 @@ def audit_from_row(row: Row[Any]) -> AuditEntry:
 
 def service_load_values(load: ServiceLoad, sealed_key: bytes | None) -> dict[str, Any]:
     der = load.certificate.public_bytes(Encoding.DER) if load.certificate else None
-    return {"service": load.service, "state": load.state, "der": der,
+    return {"service": load.service, "state": str(load.state), "der": der,
             "sealed_key": sealed_key, "snapshot": bytes(load.snapshot),
             "loaded_at": load.loaded_at}
 
 
 def service_load_from_row(row: Row[Any], key: PrivateKey | None) -> ServiceLoad:
     cert = x509.load_der_x509_certificate(row.der) if row.der is not None else None
-    return ServiceLoad(node=row.hostname, service=row.service, state=row.state,
+    return ServiceLoad(node=row.hostname, service=row.service, state=ServiceState(row.state),
                        certificate=cert, key=key, snapshot=bytes(row.snapshot),
                        loaded_at=row.loaded_at)
 
@@ -455,24 +456,26 @@ def phone_from_row(row: Row[Any]) -> PhoneRecord:
 
 def runbook_values(r: Runbook, cluster_id: int) -> dict[str, Any]:
     return {"cluster_id": cluster_id, "purpose": r.purpose,
-            "options": json.dumps(dict(r.options)), "state": r.state, "message": r.message,
+            "options": json.dumps(dict(r.options)), "state": str(r.state),
+            "message": r.message,
             "created": r.created, "updated": r.updated}
 
 
 def runbook_from_row(row: Row[Any], steps: tuple[RunbookStep, ...]) -> Runbook:
     """From a row carrying the cluster's name as ``cluster``."""
     return Runbook(id=row.id, cluster=row.cluster, purpose=row.purpose,
-                   options=json.loads(row.options), state=row.state, created=row.created,
+                   options=json.loads(row.options), state=RunbookState(row.state),
+                   created=row.created,
                    updated=row.updated, steps=steps, message=row.message)
 
 
 def runbook_step_values(s: RunbookStep, runbook_id: int) -> dict[str, Any]:
     return {"runbook_id": runbook_id, "n": s.n, "node": s.node, "action": s.action,
-            "detail": s.detail, "service": s.service, "state": s.state, "output": s.output,
+            "detail": s.detail, "service": s.service, "state": str(s.state), "output": s.output,
             "started": s.started, "finished": s.finished}
 
 
 def runbook_step_from_row(row: Row[Any]) -> RunbookStep:
     return RunbookStep(n=row.n, node=row.node, action=row.action, detail=row.detail,
-                       service=row.service, state=row.state, output=row.output,
+                       service=row.service, state=StepState(row.state), output=row.output,
                        started=row.started, finished=row.finished)
