@@ -19,7 +19,8 @@ from uccerts.services.security import SecurityService
 from uccerts.storage.ports import UowFactory
 
 if TYPE_CHECKING:
-    from uccerts.services.runbook import Control, RunbookService
+    from uccerts.services.control import Blocking
+    from uccerts.services.runbook import RunbookService
     from uccerts.services.runbook_ca import Enrollment
 
 
@@ -81,7 +82,7 @@ def build_services(settings: Settings, *, actor: str = "system", source: str = "
     return replace(services, close=engine.dispose)
 
 
-def build_runbooks(settings: Settings, services: Services, control: Control | None,
+def build_runbooks(settings: Settings, services: Services, control: Blocking | None,
                    *, manual_folder: Path | None = None) -> RunbookService:
     """Runbooks with their CA adapters: the lab CA of the home, a manual folder, ACME.
     ``manual_folder`` overrides the folder a manual runbook was started with (import)."""

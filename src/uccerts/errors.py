@@ -108,3 +108,10 @@ class SystemFailure(UccertsError):
     exit_code = 3
     http_status = 503
     default_code = "system-failure"
+
+
+class ControlTimeout(SystemFailure):
+    """The running cluster did not answer within the call's timeout. What was asked may
+    have been done in part: see the port's notes on retries before repeating it."""
+
+    default_code = "control-timeout"

@@ -6,8 +6,8 @@ Cisco Tomcat serving this very page, which ends every open connection, the one o
 request included. So, as Control Center's actions (``pages_control``), a runbook runs as
 its own task of the app's event loop, launched once the response has been sent, and the
 synchronous service runs in a worker thread; its control calls come back to the loop
-(``ThreadControl``). The pages follow the stored steps through a small JSON poll that
-waits out the moment the listener is down.
+(``services.control.Blocking`` on the app's loop). The pages follow the stored steps
+through a small JSON poll that waits out the moment the listener is down.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from uccerts.domain.purposes import purpose as find_purpose
 from uccerts.domain.runbook import CaKind, Guard, Override, Plan
 from uccerts.domain.runbook import Request as PlanRequest
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError, UsageError
-from uccerts.services.control import ClusterControl
+from uccerts.services.control import Blocking, Who
 from uccerts.services.runbook import RunbookService
 from uccerts.services.runbook_ca import Enrollment
 from uccerts.web.common import services_for
@@ -60,39 +59,6 @@ CONFIRM = ("A runbook changes certificates and restarts services, as the plan sh
 
 
 # ------------------------------------------------------------------ the cluster, from a thread
-
-
-class ThreadControl:
-    """The app's asynchronous ``ClusterControl`` as the synchronous control a runbook
-    drives, called from the worker thread the runbook runs in: each call runs on the
-    app's event loop, as this user from the web."""
-
-    POLL_S = 1.0
-
-    def __init__(self, control: ClusterControl, loop: asyncio.AbstractEventLoop,
-                 actor: str) -> None:
-        self._control, self._loop, self._actor = control, loop, actor
-
-    def call(self, op: str, args: dict[str, Any] | None = None,
-             on_event: Callable[[str], None] | None = None) -> Any:
-        if self._loop.is_closed():
-            raise self._stopped()
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(
-            self._control.call(op, dict(args or {}), actor=self._actor, source="web",
-                               on_event=on_event), self._loop)
-        while True:
-            try:
-                return future.result(timeout=self.POLL_S)
-            except TimeoutError:
-                if self._loop.is_closed() or not self._loop.is_running():
-                    future.cancel()  # the app stopped: its loop runs this call no more
-                    raise self._stopped() from None
-
-    @staticmethod
-    def _stopped() -> SystemFailure:
-        return SystemFailure("The console stopped while the runbook ran",
-                             code="console-stopped",
-                             fix="Start `uccerts serve` again and resume the runbook")
 
 
 # ------------------------------------------------------------------ background jobs
@@ -177,7 +143,7 @@ def _no_lab_ca(kind: CaKind, options: dict[str, Any]) -> Enrollment:
                         code="settings-missing", fix="Run the runbook with `uccerts runbook`")
 
 
-def runbooks_for(ctx: AppContext, services: Services, control: ThreadControl | None = None,
+def runbooks_for(ctx: AppContext, services: Services, control: Blocking | None = None,
                  *, manual_folder: Path | None = None) -> RunbookService:
     """The runbook use cases as this user (``services``), driving ``control``."""
     if ctx.settings is None:
@@ -185,10 +151,10 @@ def runbooks_for(ctx: AppContext, services: Services, control: ThreadControl | N
     return build_runbooks(ctx.settings, services, control, manual_folder=manual_folder)
 
 
-def _thread_control(ctx: AppContext, principal: Principal) -> ThreadControl | None:
+def _thread_control(ctx: AppContext, principal: Principal) -> Blocking | None:
     if ctx.control is None:
         return None
-    return ThreadControl(ctx.control, asyncio.get_running_loop(), principal.username)
+    return Blocking(ctx.control, Who(principal.username, "web"), asyncio.get_running_loop())
 
 
 # ------------------------------------------------------------------ the plan form
