@@ -12,7 +12,7 @@ from uccerts.cli.common import handled, say, state, warn
 
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
-    from uccerts.services.control import ClusterControl
+    from uccerts.domain.control import ClusterControl
     from uccerts.services.serve import Running
 
 

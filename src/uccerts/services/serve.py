@@ -1,7 +1,8 @@
 """``serve``: the whole cluster running in one process until SIGINT/SIGTERM.
 
 Composition of the runtime (listeners, phones, control endpoint) over the store
-hooks, and the control operations the other faces call (``services.control``).
+hooks, and ``LocalControl``: the ``ClusterControl`` port the faces served inside
+``serve`` call directly, and the control socket serves to the others.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from uccerts.domain.control import (
     DEFAULT_TIMEOUT_S,
     SERVICE_TIMEOUT_S,
     WAIT_TIMEOUT_S,
+    ClusterControl,
     Emit,
     HistorySample,
     PhonesChange,
@@ -44,7 +46,7 @@ from uccerts.services.serve_store import StoreHooks
 
 Say = Callable[[str], None]
 # The console and APIs a node's Cisco Tomcat serves: (node, cluster control) -> ASGI app.
-WebFactory = Callable[[str, "LocalControl"], Any]
+WebFactory = Callable[[str, ClusterControl], Any]
 SHUTDOWN_S = 10.0
 
 
