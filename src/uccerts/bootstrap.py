@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uccerts.config import Settings
 from uccerts.domain.runbook import CaKind
@@ -19,6 +19,7 @@ from uccerts.services.security import SecurityService
 from uccerts.storage.ports import UowFactory
 
 if TYPE_CHECKING:
+    from uccerts.domain.runbook_options import RunbookOptions
     from uccerts.services.control import Blocking
     from uccerts.services.runbook import RunbookService
     from uccerts.services.runbook_ca import Enrollment
@@ -96,12 +97,11 @@ def build_runbooks(settings: Settings, services: Services, control: Blocking | N
         bundle = LabCaService(settings, services.ctx.clock).sign(csr_pem, SignOptions())
         return Issued(bundle.leaf, (bundle.intermediate,), bundle.root)
 
-    def enrollment(kind: CaKind, options: dict[str, Any]) -> Enrollment:
+    def enrollment(kind: CaKind, options: RunbookOptions) -> Enrollment:
         if kind is CaKind.LAB:
             return LabEnrollment(lab_sign)
         if kind is CaKind.MANUAL:
-            folder = manual_folder or Path(str(options.get("folder") or "csr-out"))
-            return ManualEnrollment(folder)
-        return AcmeEnrollment(options)
+            return ManualEnrollment(manual_folder or Path(options.folder or "csr-out"))
+        return AcmeEnrollment(options.acme)
 
     return RunbookService(services.ctx, control, enrollment)

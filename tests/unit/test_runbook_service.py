@@ -12,9 +12,15 @@ from fakes import FakeCluster
 from uccerts.bootstrap import Services, build_from_uow, build_runbooks
 from uccerts.config import Settings
 from uccerts.domain.control import Who
-from uccerts.domain.model import Runbook, RunbookStep
+from uccerts.domain.model import Distribution, Runbook, RunbookStep
 from uccerts.domain.purposes import purpose
-from uccerts.domain.runbook import Action, Request
+from uccerts.domain.runbook import Action, CaKind, Override, Request
+from uccerts.domain.runbook_options import (
+    AcmeSettings,
+    RunbookOptions,
+    options_from_json,
+    options_to_json,
+)
 from uccerts.errors import ControlTimeout, Refused
 from uccerts.services.ca import LabCaService
 from uccerts.services.context import resolve_cluster
@@ -75,7 +81,7 @@ def test_every_step_action_has_a_handler(runbooks: RunbookService) -> None:
 def test_a_whole_tomcat_run_restarts_each_tomcat_once_with_the_new_certificate(
         runbooks: RunbookService, services: Services, cluster: FakeCluster) -> None:
     before = {n: identity(services, n, "tomcat") for n in cluster.nodes}
-    done = runbooks.start(Request(purpose("tomcat")), {})
+    done = runbooks.start(Request(purpose("tomcat")), RunbookOptions())
     assert done.state == "done", done.message
     assert all(s.state == "done" for s in done.steps)
     restarted = {node for (node, name) in cluster.restarts if name == TOMCAT}
@@ -93,7 +99,7 @@ def test_a_whole_tomcat_run_restarts_each_tomcat_once_with_the_new_certificate(
 
 def test_a_whole_callmanager_run_restarts_resets_once_and_waits_for_every_phone(
         runbooks: RunbookService, services: Services, cluster: FakeCluster) -> None:
-    done = runbooks.start(Request(purpose("CallManager")), {})
+    done = runbooks.start(Request(purpose("CallManager")), RunbookOptions())
     assert done.state == "done", done.message
     assert done.options["phones_before"] == 9
     assert {name for (_, name) in cluster.restarts} >= {CALLMANAGER}
@@ -111,7 +117,7 @@ def test_a_restart_that_times_out_fails_the_runbook_which_resumes(
         runbooks: RunbookService, services: Services, cluster: FakeCluster) -> None:
     cluster.restart_timeouts = 1
     with pytest.raises(ControlTimeout):
-        runbooks.start(Request(purpose("tomcat")), {})
+        runbooks.start(Request(purpose("tomcat")), RunbookOptions())
     failed = runbooks.list()[0]
     assert failed.state == "failed"
     step = next(s for s in failed.steps if s.state == "failed")
@@ -128,7 +134,7 @@ def test_phones_that_do_not_come_back_fail_the_wait_with_their_reason(
         runbooks: RunbookService, cluster: FakeCluster) -> None:
     cluster.lost_phones = 2
     with pytest.raises(Refused) as err:
-        runbooks.start(Request(purpose("CallManager")), {})
+        runbooks.start(Request(purpose("CallManager")), RunbookOptions())
     assert err.value.code == "phones-not-registered"
     assert "Only 7 of 9 phones re-registered" in err.value.message
     assert cluster.lost_reason in err.value.message
@@ -149,7 +155,7 @@ def test_resume_after_a_kill_never_repeats_a_done_step(
             raise Killed
 
     with pytest.raises(Killed):
-        runbooks.start(Request(purpose("CallManager")), {}, on_step=kill)
+        runbooks.start(Request(purpose("CallManager")), RunbookOptions(), on_step=kill)
     killed = runbooks.list()[0]
     done_before = [s for s in killed.steps if s.state == "done"]
     assert done_before and done_before[-1].action == kill_after.value
@@ -175,3 +181,20 @@ def test_the_fake_serves_what_the_store_held_at_its_last_restart(
     assert old == identity(services, "cucm-pub", "tomcat")
     services.certificates.regenerate("cucm-pub", "tomcat")
     assert cluster.served("cucm-pub", TOMCAT) == old
+
+
+def test_options_read_back_from_the_stored_json_unchanged() -> None:
+    stored = {"nodes": ["cucm-pub"], "distribution": "multi-server", "ca": "acme",
+              "overrides": ["--manage-sso"], "folder": "/srv/csr",
+              "acme_directory": "https://acme.example/dir", "acme_ca_bundle": "",
+              "acme_http_port": 8080, "acme_root_url": "https://acme.example/root.pem",
+              "phones_before": 9, "web_start": "job-1"}
+    options = options_from_json(stored)
+    assert options == RunbookOptions(
+        ("cucm-pub",), Distribution.MULTI_SERVER, CaKind.ACME,
+        frozenset({Override.MANAGE_SSO}), "/srv/csr",
+        AcmeSettings("https://acme.example/dir", None, 8080, "https://acme.example/root.pem"),
+        9, "job-1")
+    assert options_to_json(options) == stored
+    # A runbook stored with only its plan (lab CA, no ACME, no phones) reads as such.
+    assert options_from_json({"ca": "lab"}) == RunbookOptions()

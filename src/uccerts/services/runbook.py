@@ -13,24 +13,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from uccerts.domain.control import ServiceAction
 from uccerts.domain.csr import CsrOptions
-from uccerts.domain.model import Distribution, Node, Runbook, RunbookStep
+from uccerts.domain.model import Node, Runbook, RunbookStep
 from uccerts.domain.purposes import purpose
 from uccerts.domain.runbook import (
     Action,
     CaKind,
-    Override,
     Plan,
     Request,
     Situation,
     plan_runbook,
 )
+from uccerts.domain.runbook_options import RunbookOptions, options_from_json, options_to_json
 from uccerts.domain.signedfile import cert_sha256
 from uccerts.enroll.issued import Issued
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
@@ -47,17 +46,10 @@ WAIT_PHONES_S = 300.0
 StepHook = Callable[[RunbookStep], None]
 
 
-def _request(options: dict[str, Any], purpose_name: str) -> Request:
-    return Request(purpose(purpose_name), tuple(options.get("nodes", ())),
-                   Distribution(options.get("distribution", "this-server")),
-                   CaKind(options.get("ca", "lab")),
-                   frozenset(Override(o) for o in options.get("overrides", ())))
-
-
 class RunbookService:
     wait_phones_s = WAIT_PHONES_S
     def __init__(self, ctx: Context, control: Blocking | None,
-                 enrollment: Callable[[CaKind, dict[str, Any]], Enrollment]) -> None:
+                 enrollment: Callable[[CaKind, RunbookOptions], Enrollment]) -> None:
         self.ctx = ctx
         self._control = control
         self._enrollment = enrollment
@@ -102,7 +94,7 @@ class RunbookService:
 
     # ------------------------------------------------------------ running
 
-    def start(self, request: Request, options: dict[str, Any], *,
+    def start(self, request: Request, options: RunbookOptions, *,
               on_step: StepHook | None = None) -> Runbook:
         plan = self.plan(request)
         with self.ctx.read() as uow:
@@ -116,14 +108,14 @@ class RunbookService:
                           detail="; ".join(f"{g.code}: {g.message} ({g.override})"
                                            for g in plan.guards))
         now = self.ctx.clock()
-        stored = {**options, "nodes": list(plan.nodes),
-                  "distribution": plan.distribution.value, "ca": plan.ca.value,
-                  "overrides": sorted(o.value for o in request.overrides)}
+        stored = replace(options, nodes=plan.nodes, distribution=plan.distribution,
+                         ca=plan.ca, overrides=request.overrides)
         if self._control is not None and any(s.action is Action.WAIT_REGISTRATION
                                              for s in plan.steps):
-            stored["phones_before"] = self._control.run(
-                lambda c, who: c.phones_status(who)).registered
-        runbook = Runbook(None, cluster, plan.purpose, stored, "planned", now, now,
+            stored = replace(stored, phones_before=self._control.run(
+                lambda c, who: c.phones_status(who)).registered)
+        runbook = Runbook(None, cluster, plan.purpose, options_to_json(stored), "planned",
+                          now, now,
                           tuple(RunbookStep(s.n, s.node, s.action.value, s.detail, s.service)
                                 for s in plan.steps))
         with self.ctx.uow() as uow:
@@ -233,16 +225,15 @@ class RunbookService:
         except NotFound:
             pass
         result = csrs.generate(step.node, runbook.purpose, CsrOptions(
-            distribution=Distribution(runbook.options.get("distribution", "this-server"))))
+            distribution=options_from_json(runbook.options).distribution))
         return result.pem
 
     def _enroll(self, runbook: Runbook, step: RunbookStep) -> str:
         pem = self._output(runbook, step.node, Action.GENERATE_CSR)
         csr = x509.load_pem_x509_csr(pem.encode())
         name = f"{step.node}-{runbook.purpose}"
-        ca = CaKind(runbook.options.get("ca", "lab"))
-        issued = self._enrollment(ca, dict(runbook.options)).issue(name, self._node(step.node),
-                                                                  csr)
+        options = options_from_json(runbook.options)
+        issued = self._enrollment(options.ca, options).issue(name, self._node(step.node), csr)
         return issued.chain_pem().decode("ascii")
 
     def _upload_trust(self, runbook: Runbook, step: RunbookStep) -> str:
@@ -296,7 +287,8 @@ class RunbookService:
             lambda c, who: c.wait_registration(who, self.wait_phones_s))
         status = result.status
         registered, total = status.registered, status.total
-        before = int(runbook.options.get("phones_before", total))
+        before = options_from_json(runbook.options).phones_before
+        before = total if before is None else before
         if registered < before:
             reasons = status.reasons()
             raise Refused(f"Only {registered} of {before} phones re-registered"

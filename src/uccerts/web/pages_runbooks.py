@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from uccerts.domain.purposes import PURPOSES
 from uccerts.domain.purposes import purpose as find_purpose
 from uccerts.domain.runbook import CaKind, Guard, Override, Plan
 from uccerts.domain.runbook import Request as PlanRequest
+from uccerts.domain.runbook_options import RunbookOptions, options_from_json
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError, UsageError
 from uccerts.services.control import Blocking, Who
 from uccerts.services.runbook import RunbookService
@@ -46,7 +47,6 @@ from uccerts.web.session import form_writer, viewer
 router = APIRouter()
 KEEP = 50  # finished jobs kept for their pages
 RESUMABLE = ("failed", "waiting")
-START_KEY = "web_start"  # in a runbook's options: the job that started it
 OVERRIDES: tuple[tuple[str, str], ...] = (
     (Override.MANAGE_SSO.value, "Disable SAML SSO first and re-enable it after (tomcat)"),
     (Override.ITL_RISK.value, "Change CallManager or TVS while phones may not have "
@@ -138,7 +138,7 @@ def jobs_of(request: Request) -> RunbookJobs:
 # ------------------------------------------------------------------ the service
 
 
-def _no_lab_ca(kind: CaKind, options: dict[str, Any]) -> Enrollment:
+def _no_lab_ca(kind: CaKind, options: RunbookOptions) -> Enrollment:
     raise SystemFailure("This console was started without its home: it cannot reach a CA",
                         code="settings-missing", fix="Run the runbook with `uccerts runbook`")
 
@@ -207,7 +207,7 @@ class PlanForm:
                              fix="Tick only the overrides the page offers") from None
         return PlanRequest(find_purpose(self.purpose), self.nodes, dist, kind, overrides)
 
-    def options(self, home: Path | None) -> dict[str, Any]:
+    def options(self, home: Path | None) -> RunbookOptions:
         """What the runbook keeps beside its plan: where its CA is."""
         try:
             port = int(self.acme_http_port)
@@ -219,11 +219,12 @@ class PlanForm:
             raise UsageError("The ACME CA needs its directory URL",
                              code="acme-directory-missing",
                              fix="Enter the directory URL (https://…/directory)")
-        return {"folder": str(resolve_folder(self.folder, home)),
-                "acme_directory": self.acme_directory,
-                "acme_ca_bundle": (str(resolve_folder(self.acme_ca_bundle, home))
-                                   if self.acme_ca_bundle else ""),
-                "acme_http_port": port, "acme_root_url": self.acme_root_url}
+        return options_from_json({
+            "folder": str(resolve_folder(self.folder, home)),
+            "acme_directory": self.acme_directory,
+            "acme_ca_bundle": (str(resolve_folder(self.acme_ca_bundle, home))
+                               if self.acme_ca_bundle else ""),
+            "acme_http_port": port, "acme_root_url": self.acme_root_url})
 
 
 def resolve_folder(text: str, home: Path | None) -> Path:
@@ -398,10 +399,12 @@ async def start(request: Request, principal: Principal = Depends(form_writer)) -
         def find(_: RunbookStep | None = None) -> None:
             if job.runbook_id is None:
                 job.runbook_id = next((r.id for r in service.list()
-                                       if r.options.get(START_KEY) == job.id), None)
+                                       if options_from_json(r.options).started_by == job.id),
+                                      None)
 
         try:
-            done = service.start(plan_request, {**options, START_KEY: job.id}, on_step=find)
+            done = service.start(plan_request, replace(options, started_by=job.id),
+                                 on_step=find)
             job.runbook_id = done.id
         finally:
             find()  # refused or failed once stored: still name it
