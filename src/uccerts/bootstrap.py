@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from uccerts.config import Settings
 from uccerts.domain.runbook import CaKind
+from uccerts.errors import SystemFailure
 from uccerts.services.accounts import AccountService
 from uccerts.services.audit import AuditService
 from uccerts.services.certificates import CertificateService
@@ -83,10 +84,12 @@ def build_services(settings: Settings, *, actor: str = "system", source: str = "
     return replace(services, close=engine.dispose)
 
 
-def build_runbooks(settings: Settings, services: Services, control: Blocking | None,
+def build_runbooks(settings: Settings | None, services: Services, control: Blocking | None,
                    *, manual_folder: Path | None = None) -> RunbookService:
     """Runbooks with their CA adapters: the lab CA of the home, a manual folder, ACME.
-    ``manual_folder`` overrides the folder a manual runbook was started with (import)."""
+    ``manual_folder`` overrides the folder a manual runbook was started with (import).
+    Without ``settings`` (an app given no home) runbooks plan and list, and refuse to
+    reach a CA."""
     from uccerts.enroll.issued import Issued
     from uccerts.enroll.labca import SignOptions
     from uccerts.services.ca import LabCaService
@@ -94,10 +97,15 @@ def build_runbooks(settings: Settings, services: Services, control: Blocking | N
     from uccerts.services.runbook_ca import AcmeEnrollment, LabEnrollment, ManualEnrollment
 
     def lab_sign(csr_pem: bytes) -> Issued:
+        assert settings is not None
         bundle = LabCaService(settings, services.ctx.clock).sign(csr_pem, SignOptions())
         return Issued(bundle.leaf, (bundle.intermediate,), bundle.root)
 
     def enrollment(kind: CaKind, options: RunbookOptions) -> Enrollment:
+        if settings is None:
+            raise SystemFailure("This console was started without its home: it cannot "
+                                "reach a CA", code="settings-missing",
+                                fix="Run the runbook with `uccerts runbook`")
         if kind is CaKind.LAB:
             return LabEnrollment(lab_sign)
         if kind is CaKind.MANUAL:

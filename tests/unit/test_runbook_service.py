@@ -21,7 +21,7 @@ from uccerts.domain.runbook_options import (
     options_from_json,
     options_to_json,
 )
-from uccerts.errors import ControlTimeout, Refused
+from uccerts.errors import ControlTimeout, Refused, SystemFailure
 from uccerts.services.ca import LabCaService
 from uccerts.services.context import resolve_cluster
 from uccerts.services.control import Blocking
@@ -198,3 +198,15 @@ def test_options_read_back_from_the_stored_json_unchanged() -> None:
     assert options_to_json(options) == stored
     # A runbook stored with only its plan (lab CA, no ACME, no phones) reads as such.
     assert options_from_json({"ca": "lab"}) == RunbookOptions()
+
+
+def test_without_a_home_runbooks_plan_but_refuse_to_reach_a_ca(
+        services: Services, cluster: FakeCluster) -> None:
+    runbooks = build_runbooks(None, services, Blocking(cluster, Who("tester", "test")))
+    assert runbooks.plan(Request(purpose("tomcat"))).steps
+    with pytest.raises(SystemFailure) as err:
+        runbooks.start(Request(purpose("tomcat")), RunbookOptions())
+    assert err.value.code == "settings-missing"
+    failed = runbooks.list()[0]
+    assert failed.state == "failed"
+    assert next(s for s in failed.steps if s.state == "failed").action == Action.ENROLL.value

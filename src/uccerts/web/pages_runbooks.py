@@ -35,10 +35,9 @@ from uccerts.domain.purposes import purpose as find_purpose
 from uccerts.domain.runbook import CaKind, Guard, Override, Plan
 from uccerts.domain.runbook import Request as PlanRequest
 from uccerts.domain.runbook_options import RunbookOptions, options_from_json
-from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError, UsageError
+from uccerts.errors import NotFound, Refused, UccertsError, UsageError
 from uccerts.services.control import Blocking, Who
 from uccerts.services.runbook import RunbookService
-from uccerts.services.runbook_ca import Enrollment
 from uccerts.web.common import services_for
 from uccerts.web.pages_control import not_running
 from uccerts.web.render import Problem, problems, render
@@ -138,16 +137,9 @@ def jobs_of(request: Request) -> RunbookJobs:
 # ------------------------------------------------------------------ the service
 
 
-def _no_lab_ca(kind: CaKind, options: RunbookOptions) -> Enrollment:
-    raise SystemFailure("This console was started without its home: it cannot reach a CA",
-                        code="settings-missing", fix="Run the runbook with `uccerts runbook`")
-
-
 def runbooks_for(ctx: AppContext, services: Services, control: Blocking | None = None,
                  *, manual_folder: Path | None = None) -> RunbookService:
     """The runbook use cases as this user (``services``), driving ``control``."""
-    if ctx.settings is None:
-        return RunbookService(services.ctx, control, _no_lab_ca)
     return build_runbooks(ctx.settings, services, control, manual_folder=manual_folder)
 
 
