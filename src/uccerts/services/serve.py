@@ -136,7 +136,11 @@ class ServeService:
 
 class LocalControl:
     """``ClusterControl`` inside ``serve``: the supervisor and the fleet called directly;
-    each change is audited as who asked for it."""
+    each change is audited as who asked for it.
+
+    In process nothing is remote, so ``timeout`` bounds no wait here: a service action
+    once begun runs to its end (the caller's side, the socket or a face, stops waiting
+    at its timeout); a phone wait is bounded by its own ``wait``."""
 
     def __init__(self, supervisor: Supervisor, fleet: Fleet, hooks: StoreHooks,
                  db: Database) -> None:
