@@ -12,10 +12,10 @@ the services layer (``clusters.init``; its ~100 self-signed identities take thei
 from ``_harness``'s cache); the lab CA (``LabCaService.init``); then the runtime as
 ``uccerts serve`` composes it (``ServeService._main``: the ``Supervisor`` with every
 activated service listening, the ``Fleet``, ``StoreHooks``, the ``Database`` worker,
-``Operations``) on an event loop in a background thread, the phones booted. The
+``LocalControl``) on an event loop in a background thread, the phones booted. The
 runbook service (``bootstrap.build_runbooks``) gets its own engine on the same home,
-as the CLI process has beside ``serve``, and a synchronous control that hands each
-operation to ``Operations.dispatch`` on that loop (what the control socket does,
+as the CLI process has beside ``serve``, and the blocking adapter that hands each
+call of the port to ``LocalControl`` on that loop (what the control socket does,
 without the socket's sub-millisecond round trip).
 
 What is timed: ``RunbookService.start(Request(tomcat, multi-server, lab CA))`` until it
@@ -78,17 +78,26 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from uccerts.bootstrap import Services, build_from_uow, build_runbooks, build_services
 from uccerts.config import Settings
+from uccerts.domain.control import (
+    SERVICE_TIMEOUT_S,
+    ServiceAction,
+    ServiceResult,
+    ServiceStatus,
+    Who,
+)
 from uccerts.domain.csr import CsrOptions, build_csr, plan_csr
 from uccerts.domain.model import Distribution, Node, Runbook, RunbookStep
 from uccerts.domain.purposes import Role, purpose
 from uccerts.domain.runbook import Action, CaKind, Request
+from uccerts.domain.runbook_options import RunbookOptions
 from uccerts.enroll.labca import SignOptions
 from uccerts.runtime.phones import Fleet
 from uccerts.runtime.ports import Database, PhoneTrust
 from uccerts.runtime.supervisor import Supervisor
 from uccerts.services.ca import LabCaService
 from uccerts.services.context import resolve_cluster
-from uccerts.services.serve import Operations, node_plan
+from uccerts.services.control import Blocking
+from uccerts.services.serve import LocalControl, node_plan
 from uccerts.services.serve_store import StoreHooks
 
 T = TypeVar("T")
@@ -124,9 +133,25 @@ count = {phones}
 # --- the running cluster -------------------------------------------------------------
 
 
+class TimedControl(LocalControl):
+    """``LocalControl`` timing each service action (wall seconds by op name)."""
+
+    calls: dict[str, list[float]]
+
+    async def service(self, who: Who, action: ServiceAction, node: str, service: str, *,
+                      on_event: Callable[[str], None] | None = None,
+                      timeout: float = SERVICE_TIMEOUT_S) -> ServiceResult:
+        began = time.perf_counter()
+        try:
+            return await super().service(who, action, node, service, on_event=on_event,
+                                         timeout=timeout)
+        finally:
+            self.calls[f"service.{action.value}"].append(time.perf_counter() - began)
+
+
 class Runtime:
-    """What ``uccerts serve`` runs, on an event loop in a thread of its own; ``call`` is
-    the synchronous control a runbook drives (``services.runbook.Control``)."""
+    """What ``uccerts serve`` runs, on an event loop in a thread of its own; ``control``
+    is the blocking port a runbook drives."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -139,7 +164,7 @@ class Runtime:
         self._db: Database | None = None
         self._fleet: Fleet | None = None
         self._supervisor: Supervisor | None = None
-        self._ops: Operations | None = None
+        self._ops: TimedControl | None = None
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
@@ -164,21 +189,17 @@ class Runtime:
         # then the services, then the phones' boot.
         fleet = self._fleet = Fleet(await db.run(hooks.phones), supervisor.endpoint, persist)
         supervisor.phones = fleet
-        self._ops = Operations(supervisor, fleet, hooks, db)
+        self._ops = TimedControl(supervisor, fleet, hooks, db)
+        self._ops.calls = self.calls
         await supervisor.start_all(await db.run(hooks.saved_loads))
         fleet.start()
         if not await fleet.wait(SETTLE_S):
             raise SystemExit(f"the phones did not settle: {fleet.status()['by_state']}")
 
-    def call(self, op: str, args: dict[str, Any] | None = None,
-             on_event: Callable[[str], None] | None = None) -> Any:
+    @property
+    def control(self) -> Blocking:
         assert self._ops is not None
-        began = time.perf_counter()
-        try:
-            return self.run(self._ops.dispatch(op, {**(args or {}), "source": "bench"},
-                                               "bench", on_event or (lambda _: None)))
-        finally:
-            self.calls[op].append(time.perf_counter() - began)
+        return Blocking(self._ops, Who("bench", "bench"), self._loop)
 
     def in_threads(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the event loop's thread, then on the store worker's; wait."""
@@ -284,9 +305,13 @@ class Run:
     restart_calls_s: float  # inside the control's service.restart calls
 
 
+def services_of(runtime: Runtime, hostname: str) -> tuple[ServiceStatus, ...]:
+    return runtime.control.run(lambda c, who: c.service_status(who, hostname))
+
+
 def run_runbook(services: Services, settings: Settings, runtime: Runtime,
                 nodes: Sequence[Node]) -> Run:
-    runbooks = build_runbooks(settings, services, runtime)
+    runbooks = build_runbooks(settings, services, runtime.control)
     request = Request(purpose("tomcat"), distribution=Distribution.MULTI_SERVER,
                       ca=CaKind.LAB)
     began: dict[int, float] = {}
@@ -314,7 +339,7 @@ def run_runbook(services: Services, settings: Settings, runtime: Runtime,
 
     restarts_before = sum(runtime.calls["service.restart"])
     t0, cpu0 = time.perf_counter(), time.process_time()
-    runbook = runbooks.start(request, {}, on_step=on_step)
+    runbook = runbooks.start(request, RunbookOptions(), on_step=on_step)
     total, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     restart_calls = sum(runtime.calls["service.restart"]) - restarts_before
 
@@ -323,9 +348,9 @@ def run_runbook(services: Services, settings: Settings, runtime: Runtime,
     if len(steps) != len(runbook.steps):
         raise SystemExit(f"on_step saw {len(steps)} of {len(runbook.steps)} steps done")
     for node in nodes:
-        row = next(r for r in runtime.call("service.list", {"node": node.hostname})
-                   if r["service"] == TOMCAT)
-        if row["state"] != "STARTED" or row["restart_needed"]:
+        row = next(r for r in services_of(runtime, node.hostname)
+                   if r.running.service == TOMCAT)
+        if row.running.state != "STARTED" or row.restart_needed:
             raise SystemExit(f"{TOMCAT} on {node.hostname}: {row}")
     with services.ctx.read() as uow:
         cluster = resolve_cluster(uow, services.ctx.cluster).name

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clusters import TOPOLOGY, KeyPool
+from recording_control import RecordingControl
 from uccerts.app import create_app
 from uccerts.bootstrap import Services, build_from_uow
 from uccerts.errors import UsageError
@@ -41,14 +42,13 @@ def cluster_services(store: Any) -> Services:
 
 
 @dataclass
-class FakeControl:
+class FakeControl(RecordingControl):
     """``ClusterControl`` that records each call and answers like ``serve`` would."""
 
     calls: list[tuple[str, dict[str, Any], str, str]] = field(default_factory=list)
 
-    async def call(self, op: str, args: dict[str, Any], *, actor: str, source: str,
-                   on_event: Callable[[str], None] | None = None) -> Any:
-        self.calls.append((op, dict(args), actor, source))
+    async def answer(self, op: str, args: dict[str, Any], on_event: Callable[[str], None]
+                     ) -> Any:
         if op == "service.list":
             return [{"service": "Cisco Tomcat", "state": "STARTED", "port": 8443,
                      "ports": [8443], "certificate_sha256": "ab" * 32,
@@ -56,9 +56,8 @@ class FakeControl:
                      "warnings": []}]
         if op.startswith("service."):
             action, name = op.split(".", 1)[1], str(args["service"])
-            if on_event is not None:
-                for state in ("STOPPING", "STARTING", "STARTED"):
-                    on_event(f"{name}[{state}]")
+            for state in ("STOPPING", "STARTING", "STARTED"):
+                on_event(f"{name}[{state}]")
             state = {"stop": "STOPPED", "deactivate": "NOT ACTIVATED"}.get(action, "STARTED")
             return {"service": name, "state": state, "port": 8443, "ports": [8443],
                     "certificate_sha256": None, "warnings": []}
@@ -74,7 +73,7 @@ class FakeControl:
         if op == "phones.reset":
             return {"reset": 2}
         if op == "phones.delete_itl":
-            if not args.get("all") and not args.get("macs"):
+            if not args.get("macs"):
                 raise UsageError("Say which phones", code="phones-none-selected")
             return {"deleted": 2}
         raise UsageError(f"Unknown control operation {op}", code="control-unknown-op")

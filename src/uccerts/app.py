@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from uccerts.bootstrap import Services
     from uccerts.config import Settings
-    from uccerts.services.control import ClusterControl
+    from uccerts.domain.control import ClusterControl
 
 
 def create_app(services: Services, node: str, control: ClusterControl | None = None,

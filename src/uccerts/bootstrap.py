@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uccerts.config import Settings
 from uccerts.domain.runbook import CaKind
+from uccerts.errors import SystemFailure
 from uccerts.services.accounts import AccountService
 from uccerts.services.audit import AuditService
 from uccerts.services.certificates import CertificateService
@@ -19,7 +20,9 @@ from uccerts.services.security import SecurityService
 from uccerts.storage.ports import UowFactory
 
 if TYPE_CHECKING:
-    from uccerts.services.runbook import Control, RunbookService
+    from uccerts.domain.runbook_options import RunbookOptions
+    from uccerts.services.control import Blocking
+    from uccerts.services.runbook import RunbookService
     from uccerts.services.runbook_ca import Enrollment
 
 
@@ -81,10 +84,12 @@ def build_services(settings: Settings, *, actor: str = "system", source: str = "
     return replace(services, close=engine.dispose)
 
 
-def build_runbooks(settings: Settings, services: Services, control: Control | None,
+def build_runbooks(settings: Settings | None, services: Services, control: Blocking | None,
                    *, manual_folder: Path | None = None) -> RunbookService:
     """Runbooks with their CA adapters: the lab CA of the home, a manual folder, ACME.
-    ``manual_folder`` overrides the folder a manual runbook was started with (import)."""
+    ``manual_folder`` overrides the folder a manual runbook was started with (import).
+    Without ``settings`` (an app given no home) runbooks plan and list, and refuse to
+    reach a CA."""
     from uccerts.enroll.issued import Issued
     from uccerts.enroll.labca import SignOptions
     from uccerts.services.ca import LabCaService
@@ -92,15 +97,19 @@ def build_runbooks(settings: Settings, services: Services, control: Control | No
     from uccerts.services.runbook_ca import AcmeEnrollment, LabEnrollment, ManualEnrollment
 
     def lab_sign(csr_pem: bytes) -> Issued:
+        assert settings is not None
         bundle = LabCaService(settings, services.ctx.clock).sign(csr_pem, SignOptions())
         return Issued(bundle.leaf, (bundle.intermediate,), bundle.root)
 
-    def enrollment(kind: CaKind, options: dict[str, Any]) -> Enrollment:
+    def enrollment(kind: CaKind, options: RunbookOptions) -> Enrollment:
+        if settings is None:
+            raise SystemFailure("This console was started without its home: it cannot "
+                                "reach a CA", code="settings-missing",
+                                fix="Run the runbook with `uccerts runbook`")
         if kind is CaKind.LAB:
             return LabEnrollment(lab_sign)
         if kind is CaKind.MANUAL:
-            folder = manual_folder or Path(str(options.get("folder") or "csr-out"))
-            return ManualEnrollment(folder)
-        return AcmeEnrollment(options)
+            return ManualEnrollment(manual_folder or Path(options.folder or "csr-out"))
+        return AcmeEnrollment(options.acme)
 
     return RunbookService(services.ctx, control, enrollment)

@@ -148,3 +148,8 @@ class Throttled(Refused):
         super().__init__(f"Too many failed logins: try again in {retry_after} s",
                          fix="Wait, then check the user name and password")
         self.retry_after = retry_after
+class ControlTimeout(SystemFailure):
+    """The running cluster did not answer within the call's timeout. What was asked may
+    have been done in part: see the port's notes on retries before repeating it."""
+
+    default_code = "control-timeout"

@@ -411,8 +411,8 @@ def test_phones(client: TestClient, control: FakeControl) -> None:
     assert client.post(f"{API}/phones/reset").status_code == 200
     assert client.post(f"{API}/phones/delete-itl", json={"all": True}).json() == {"deleted": 2}
     problem(client.post(f"{API}/phones/delete-itl", json={}), 400, "phones-none-selected")
-    assert ("phones.reset", {"node": NODE, "wait": True, "timeout": 120.0}, RW[0],
-            "api") in control.calls
+    # wait: the seconds to wait at most (the body's timeout, 120 s by default)
+    assert ("phones.reset", {"node": NODE, "wait": 120.0}, RW[0], "api") in control.calls
 
 
 def test_without_a_running_cluster_its_routes_answer_503(svc: Services) -> None:

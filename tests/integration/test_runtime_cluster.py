@@ -27,6 +27,7 @@ from tests.integration.runtime_helpers import (
     served_sha256,
 )
 from uccerts.bootstrap import Services
+from uccerts.domain.control import ServiceAction, Who
 from uccerts.domain.csr import CsrOptions
 from uccerts.domain.purposes import SERVICES
 from uccerts.domain.signedfile import cert_sha256
@@ -34,9 +35,10 @@ from uccerts.domain.trustlist import TrustRole, read_config, read_trust_list
 from uccerts.errors import Refused
 from uccerts.runtime import tvs, wire
 from uccerts.runtime.control import SOCKET_NAME, ControlServer
+from uccerts.runtime.control_codec import dispatcher
 from uccerts.runtime.tlsctx import pinning_client_context
-from uccerts.services.control import ControlClient
-from uccerts.services.serve import Operations
+from uccerts.services.control import Blocking, SocketControl
+from uccerts.services.serve import LocalControl
 from uccerts.storage.sql import SqlStore
 
 TOMCAT, TFTP, TVS = "Cisco Tomcat", "Cisco TFTP", "Cisco Trust Verification Service"
@@ -441,23 +443,29 @@ def test_the_control_socket_drives_the_running_cluster(
         cluster: tuple[Services, dict[str, str]], tmp_path: Path) -> None:
     """What `uccerts service …` and `uccerts phones …` do against a running serve."""
     svc, _ = cluster
-    client = ControlClient(tmp_path, actor="alice")
+    client = Blocking(SocketControl(tmp_path), Who("alice", "cli"))
 
     def cli() -> dict[str, Any]:
-        seen: dict[str, Any] = {"list": client.service_list("cucm-pub")}
+        seen: dict[str, Any] = {"list": [r.to_dict() for r in client.run(
+            lambda c, who: c.service_status(who, "cucm-pub"))]}
         events: list[str] = []
-        seen["restart"] = client.service("restart", "cucm-pub", TOMCAT, events.append)
+        restarted = client.run(lambda c, who: c.service(
+            who, ServiceAction.RESTART, "cucm-pub", TOMCAT, on_event=events.append))
+        seen["restart"] = restarted.to_dict()
         seen["events"] = events
+        assert restarted.events == tuple(events)  # streamed, and in the result
         with pytest.raises(Refused) as err:
-            client.service("activate", "cucm-pub", "Cisco XCP Router")
+            client.run(lambda c, who: c.service(who, ServiceAction.ACTIVATE, "cucm-pub",
+                                                "Cisco XCP Router"))
         seen["refused"] = err.value
-        seen["phones"] = client.phones_reset(wait=True, timeout=TIMEOUT_S)
+        seen["phones"] = client.run(
+            lambda c, who: c.reset_phones(who, wait=TIMEOUT_S)).to_dict()
         return seen
 
     async def body() -> dict[str, Any]:
         async with running(svc) as r:
-            ops = Operations(r.supervisor, r.fleet, r.hooks, r.db)
-            server = ControlServer(tmp_path / SOCKET_NAME, ops.dispatch)
+            local = LocalControl(r.supervisor, r.fleet, r.hooks, r.db)
+            server = ControlServer(tmp_path / SOCKET_NAME, dispatcher(local))
             await bounded(server.start())
             try:
                 svc.certificates.regenerate("cucm-pub", "tomcat")

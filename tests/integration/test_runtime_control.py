@@ -17,11 +17,25 @@ from typing import Any
 
 import pytest
 
+from fakes import FakeCluster
 from tests.integration.runtime_helpers import bounded
-from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
+from uccerts.domain.control import PhoneState, ServiceAction, Who
+from uccerts.domain.findings import Finding, Severity
+from uccerts.errors import (
+    ControlTimeout,
+    FindingsError,
+    InvalidInput,
+    NotFound,
+    Refused,
+    SystemFailure,
+    UccertsError,
+    UsageError,
+)
 from uccerts.runtime import control
 from uccerts.runtime.control import SOCKET_NAME, ControlServer
+from uccerts.runtime.control_codec import dispatcher
 from uccerts.runtime.lockfile import LOCK_NAME, ServeLock
+from uccerts.services.control import SocketControl
 
 
 async def fake_dispatch(op: str, args: dict[str, Any], actor: str,
@@ -181,6 +195,88 @@ def test_a_call_that_outlives_its_timeout_is_a_control_timeout(tmp_path: Path) -
         return err.value
 
     assert serve_and_call(tmp_path, calls).code == "control-timeout"
+
+
+def failure(fn: Callable[..., Any], *args: Any) -> UccertsError:
+    with pytest.raises(UccertsError) as err:
+        fn(*args)
+    return err.value
+
+
+def test_findings_and_every_error_class_survive_the_socket(tmp_path: Path) -> None:
+    findings = [Finding("san-mismatch", "SANs differ", Severity.ERROR, "Sign it again",
+                        {"missing": ["cucm-sub1"]}),
+                Finding("weak-key", "RSA-1024", Severity.WARNING, "Use 2048")]
+    raised: list[UccertsError] = [
+        FindingsError(findings), ControlTimeout("slow", fix="wait"),
+        InvalidInput("bad PEM", code="bad-pem", detail="line 3"), UsageError("flag")]
+
+    async def dispatch(op: str, args: dict[str, Any], actor: str, emit: Any) -> Any:
+        raise raised[int(op)]
+
+    async def main() -> list[UccertsError]:
+        server = ControlServer(tmp_path / SOCKET_NAME, dispatch)
+        await bounded(server.start())
+        try:
+            return await bounded(asyncio.to_thread(lambda: [
+                failure(call, tmp_path, str(i)) for i in range(len(raised))]))
+        finally:
+            await bounded(server.stop())
+
+    for sent, got in zip(raised, asyncio.run(bounded(main(), 30)), strict=True):
+        assert type(got) is type(sent)
+        assert (got.code, got.message, got.fix, got.detail) == (
+            sent.code, sent.message, sent.fix or None, sent.detail)
+    back = asyncio.run(bounded(main(), 30))[0]
+    assert isinstance(back, FindingsError) and back.findings == tuple(findings)
+
+
+def test_the_port_over_the_socket_answers_what_the_port_inside_serve_answers(
+        tmp_path: Path) -> None:
+    """``SocketControl`` over ``dispatcher(port)``: the same frozen values, the events
+    streamed, who acted carried through, unknown ops refused by the table."""
+    cluster = FakeCluster({"cucm-pub": ("Cisco Tomcat", "Cisco CallManager")},
+                          lambda node: {"tomcat": "ab" * 32}, phones_per_node=2)
+    remote = SocketControl(tmp_path)
+    who = Who("alice", "cli")
+
+    async def main() -> dict[str, Any]:
+        server = ControlServer(tmp_path / SOCKET_NAME, dispatcher(cluster))
+        await bounded(server.start())
+        events: list[str] = []
+        try:
+            return {
+                "status": await remote.service_status(who, "cucm-pub"),
+                "direct": await cluster.service_status(who, "cucm-pub"),
+                "restart": await remote.service(who, ServiceAction.RESTART, "cucm-pub",
+                                                "Cisco Tomcat", on_event=events.append),
+                "events": events,
+                "served": await remote.served_certificate(who, "cucm-pub", 8443),
+                "reset": await remote.reset_phones(who, wait=5),
+                "phones": await remote.phones_status(who),
+                "itl": await remote.delete_itl(who, "all"),
+                "history": await remote.phones_history(who),
+                "unknown": await asyncio.to_thread(failure, call, tmp_path,
+                                                   "service.reboot"),
+            }
+        finally:
+            await bounded(server.stop())
+
+    seen = asyncio.run(bounded(main(), 30))
+    assert seen["status"] == seen["direct"]
+    assert seen["restart"].state.certificate_sha256 == "ab" * 32
+    assert seen["restart"].events == tuple(seen["events"]) == (
+        "Cisco Tomcat[STOPPING]", "Cisco Tomcat[STOPPED]", "Cisco Tomcat[STARTING]",
+        "Cisco Tomcat[STARTED]")
+    assert seen["served"] == "ab" * 32
+    assert seen["reset"].count == 2 and seen["reset"].waited is not None
+    assert seen["reset"].waited.settled and seen["phones"].registered == 2
+    assert seen["phones"].to_dict()["by_state"]["REGISTERED"] == 2
+    assert (seen["itl"].what, seen["itl"].count) == ("deleted", 2)
+    assert seen["history"][0].by_state[PhoneState.RESETTING] == 2  # after the ITL erase
+    assert seen["unknown"].code == "control-unknown-op"
+    assert cluster.restarts == {("cucm-pub", "Cisco Tomcat"): 1} and cluster.resets == 1
+    assert {w for _, w in cluster.calls} == {who}
 
 
 # ------------------------------------------------------------------ one serve per home

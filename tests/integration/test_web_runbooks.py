@@ -46,21 +46,16 @@ class RunbookControl(FakeControl):
 
     failing_restarts: int = 0
 
-    async def call(self, op: str, args: dict[str, Any], *, actor: str, source: str,
-                   on_event: Any = None) -> Any:
+    async def answer(self, op: str, args: dict[str, Any], emit: Any) -> Any:
         if op == "phones.wait":
-            self.calls.append((op, dict(args), actor, source))
             for mac in self.phones:
                 self.phones[mac] = "REGISTERED"
-            status = await super().call("phones.status", {}, actor=actor, source=source)
-            self.calls.pop()
-            return {"status": status}
+            return {"status": await super().answer("phones.status", {}, emit)}
         if op == "service.restart" and self.failing_restarts:
             self.failing_restarts -= 1
-            self.calls.append((op, dict(args), actor, source))
             raise SystemFailure(f"{args['service']} did not start", code="service-failed",
                                 fix="See the serve log")
-        return await super().call(op, args, actor=actor, source=source, on_event=on_event)
+        return await super().answer(op, args, emit)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from clusters import TOPOLOGY, KeyPool
+from recording_control import RecordingControl
 from uccerts.app import create_app
 from uccerts.bootstrap import Services, build_from_uow
 from uccerts.domain.purposes import SERVICES
@@ -43,7 +44,7 @@ def cluster_services() -> Services:
 
 
 @dataclass
-class FakeControl:
+class FakeControl(RecordingControl):
     """The running cluster's operations as ``serve`` answers them, in memory."""
 
     calls: list[tuple[str, dict[str, Any], str, str]] = field(default_factory=list)
@@ -51,10 +52,7 @@ class FakeControl:
         f"00AA0000000{i}": "REGISTERED" for i in range(4)})
     served: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    async def call(self, op: str, args: dict[str, Any], *, actor: str, source: str,
-                   on_event: Any = None) -> Any:
-        self.calls.append((op, dict(args), actor, source))
-        emit = on_event or (lambda _: None)
+    async def answer(self, op: str, args: dict[str, Any], emit: Any) -> Any:
         if op == "service.list":
             return [{"service": s.name, "state": "STARTED", "port": s.ports[0],
                      "ports": list(s.ports),

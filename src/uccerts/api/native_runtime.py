@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query
 from starlette.background import BackgroundTask
@@ -29,6 +29,7 @@ from uccerts.api.native_models import (
     ServiceActionOut,
     ServiceRow,
 )
+from uccerts.domain.control import ALL_PHONES, ClusterControl, ServiceAction, Who
 from uccerts.domain.purposes import ServiceKind
 from uccerts.domain.purposes import service as find_service
 from uccerts.errors import UccertsError
@@ -40,6 +41,7 @@ router = APIRouter()
 
 Action = Literal["restart", "start", "stop", "activate", "deactivate"]
 CUTS_OWN_CONNECTION = frozenset({"restart", "stop", "deactivate"})
+T = TypeVar("T")
 
 
 def _keep(request: Request, work: Awaitable[Any]) -> asyncio.Future[Any]:
@@ -51,14 +53,14 @@ def _keep(request: Request, work: Awaitable[Any]) -> asyncio.Future[Any]:
     return task
 
 
-async def control_call(request: Request, principal: Principal, op: str,
-                       args: dict[str, Any], on_event: Callable[[str], None] | None = None
-                       ) -> Any:
+async def control_call(request: Request, principal: Principal,
+                       call: Callable[[ClusterControl, Who], Awaitable[T]]) -> T:
     control = app_context(request).control
     if control is None:
         raise not_running("this API is not served by `uccerts serve`")
-    work = control.call(op, args, actor=principal.username, source="api", on_event=on_event)
-    return await asyncio.shield(_keep(request, work))
+    work = call(control, Who(principal.username, "api"))
+    result: T = await asyncio.shield(_keep(request, work))
+    return result
 
 
 # ------------------------------------------------------------------ services
@@ -68,7 +70,9 @@ async def control_call(request: Request, principal: Principal, op: str,
 async def list_services(node: str, request: Request, principal: Caller) -> Any:
     """Every service of the node: state, ports, the certificate it serves now and
     whether a newer one is installed (`restart_needed`)."""
-    return await control_call(request, principal, "service.list", {"node": node})
+    rows = await control_call(request, principal,
+                              lambda port, who: port.service_status(who, node))
+    return [r.to_dict() for r in rows]
 
 
 @router.post("/nodes/{node}/services/{service}/{action}", response_model=ServiceActionOut,
@@ -81,7 +85,7 @@ async def service_action(node: str, service: str, action: Action, request: Reque
     `events` are the states it went through (`Cisco Tomcat[STOPPING]` ...)."""
     svc = find_service(service)
     name = svc.name
-    args = {"node": node, "service": name}
+    verb = ServiceAction(action)
     if (svc.kind is ServiceKind.TOMCAT and action in CUTS_OWN_CONNECTION
             and _is_served_node(request, node)):
         if app_context(request).control is None:
@@ -91,7 +95,8 @@ async def service_action(node: str, service: str, action: Action, request: Reque
             await asyncio.sleep(0.05)  # let the answer leave before the listener stops
             # Nobody waits for this answer: a refusal is in the audit trail.
             with contextlib.suppress(UccertsError):
-                await control_call(request, principal, f"service.{action}", args)
+                await control_call(request, principal, lambda port, who: port.service(
+                    who, verb, node, name))
 
         async def start() -> None:
             _keep(request, later())
@@ -99,9 +104,9 @@ async def service_action(node: str, service: str, action: Action, request: Reque
         return JSONResponse({"service": name, "state": "STOPPING", "events": [],
                              "accepted": True}, status_code=202,
                             background=BackgroundTask(start))
-    events: list[str] = []
-    result = await control_call(request, principal, f"service.{action}", args, events.append)
-    return {**result, "events": events}
+    result = await control_call(request, principal, lambda port, who: port.service(
+        who, verb, node, name))
+    return {**result.to_dict(), "events": list(result.events)}
 
 
 def _is_served_node(request: Request, node: str) -> bool:
@@ -118,16 +123,18 @@ async def phones_status(request: Request, principal: Caller, wait: bool = False,
     """Registration counts per node and state, and every phone (`wait`: first wait
     until no phone is resetting)."""
     if wait:
-        await control_call(request, principal, "phones.wait", {"timeout": timeout})
-    return await control_call(request, principal, "phones.status", {})
+        await control_call(request, principal,
+                           lambda port, who: port.wait_registration(who, timeout))
+    status = await control_call(request, principal, lambda port, who: port.phones_status(who))
+    return status.to_dict()
 
 
 @router.get("/phones/history", tags=["phones"])
 async def phones_history(request: Request, principal: Caller) -> list[dict[str, Any]]:
     """Registration counts over time (the seed's RTMT)."""
-    result: list[dict[str, Any]] = await control_call(request, principal, "phones.history",
-                                                      {})
-    return result
+    samples = await control_call(request, principal,
+                                 lambda port, who: port.phones_history(who))
+    return [s.to_dict() for s in samples]
 
 
 @router.post("/phones/reset", tags=["phones"])
@@ -136,17 +143,18 @@ async def phones_reset(request: Request, principal: Writer,
     """Reset phones (all, or one node's): they fetch the ITL and config again and
     re-register. `wait`: answer once every phone settled, with the status."""
     options = body or PhonesResetIn()
-    result: dict[str, Any] = await control_call(
-        request, principal, "phones.reset",
-        {"node": options.node, "wait": options.wait, "timeout": options.timeout})
-    return result
+    wait = options.timeout if options.wait else None
+    result = await control_call(request, principal, lambda port, who: port.reset_phones(
+        who, options.node, wait=wait))
+    return result.to_dict()
 
 
 @router.post("/phones/delete-itl", tags=["phones"])
 async def phones_delete_itl(body: DeleteItlIn, request: Request, principal: Writer
                             ) -> dict[str, Any]:
     """Erase the ITL (and CTL) on phones, as from their Security menu; they reset."""
-    result: dict[str, Any] = await control_call(
-        request, principal, "phones.delete_itl",
-        {"macs": body.macs, "all": body.all, "wait": body.wait, "timeout": body.timeout})
-    return result
+    chosen: list[str] | str = ALL_PHONES if body.all else list(body.macs or ())
+    wait = body.timeout if body.wait else None
+    result = await control_call(request, principal, lambda port, who: port.delete_itl(
+        who, chosen, wait=wait))
+    return result.to_dict()

@@ -30,7 +30,7 @@ from uccerts.errors import UccertsError
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
     from uccerts.config import Settings
-    from uccerts.services.control import ClusterControl, ControlClient
+    from uccerts.services.control import Blocking, ClusterControl
 
 T = TypeVar("T")
 # A node's web app (console and APIs) for ``serve``: (services, node, control, home) ->
@@ -71,11 +71,11 @@ class CliState:
         return self._services
 
 
-def control(ctx: typer.Context) -> ControlClient:
+def control(ctx: typer.Context) -> Blocking:
     """The running cluster of this home (no database opened here: serve has it)."""
-    from uccerts.services.control import ControlClient
+    from uccerts.services.control import Blocking, SocketControl, Who
 
-    return ControlClient(state(ctx).settings().home, actor=_actor())
+    return Blocking(SocketControl(state(ctx).settings().home), Who(_actor(), "cli"))
 
 
 def _actor() -> str:

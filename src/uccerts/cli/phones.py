@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from uccerts.cli.common import control, emit_json, handled, say, table
+from uccerts.domain.control import ALL_PHONES
 
 if TYPE_CHECKING:
-    from uccerts.services.control import ControlClient
+    from uccerts.services.control import Blocking
 
 
 def register(app: typer.Typer) -> None:
@@ -30,8 +31,8 @@ def register(app: typer.Typer) -> None:
         with handled(as_json):
             client = control(ctx)
             if wait:
-                client.phones_wait(timeout)
-            result = client.phones_status()
+                client.run(lambda port, who: port.wait_registration(who, timeout))
+            result = client.run(lambda port, who: port.phones_status(who)).to_dict()
             if as_json:
                 emit_json(result)
                 return
@@ -52,7 +53,8 @@ def register(app: typer.Typer) -> None:
         """Reset phones: they fetch the ITL and config again and re-register."""
         with handled(as_json):
             client = control(ctx)
-            result = client.phones_reset(node, wait=wait and as_json, timeout=timeout)
+            result = client.run(lambda port, who: port.reset_phones(
+                who, node, wait=timeout if wait and as_json else None)).to_dict()
             if wait and not as_json:
                 result.update(_watch(client, timeout))
             _report(result, f"{result['reset']} phone(s) reset", as_json, wait)
@@ -69,8 +71,9 @@ def register(app: typer.Typer) -> None:
         """Erase the ITL (and CTL) on phones, as from their Security menu; they reset."""
         with handled(as_json):
             client = control(ctx)
-            result = client.phones_delete_itl(macs or (), all_phones=all_phones,
-                                              wait=wait and as_json, timeout=timeout)
+            chosen: list[str] | str = ALL_PHONES if all_phones else list(macs or ())
+            result = client.run(lambda port, who: port.delete_itl(
+                who, chosen, wait=timeout if wait and as_json else None)).to_dict()
             if wait and not as_json:
                 result.update(_watch(client, timeout))
             _report(result, f"ITL deleted on {result['deleted']} phone(s); they reset",
@@ -83,7 +86,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Registration counts over time (one sample per second while they change)."""
         with handled(as_json):
-            samples = control(ctx).phones_history()
+            samples = [s.to_dict() for s in
+                       control(ctx).run(lambda port, who: port.phones_history(who))]
             if as_json:
                 emit_json(samples)
                 return
@@ -93,7 +97,11 @@ def register(app: typer.Typer) -> None:
                    for s in samples])
 
 
-def _watch(client: ControlClient, timeout: float) -> dict[str, Any]:
+def _wait(client: Blocking, timeout: float) -> dict[str, Any]:
+    return client.run(lambda port, who: port.wait_registration(who, timeout)).to_dict()
+
+
+def _watch(client: Blocking, timeout: float) -> dict[str, Any]:
     """Wait for the phones with a live bar of how many have settled (on a terminal)."""
     import time
 
@@ -103,13 +111,13 @@ def _watch(client: ControlClient, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     console = Console(stderr=True)
     if not console.is_terminal:
-        final = client.phones_wait(timeout)
+        final = _wait(client, timeout)
         return {"settled": final["settled"], "status": final["status"]}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), transient=True, console=console) as bar:
         task = bar.add_task("Phones re-registering", total=None)
         while True:
-            status = client.phones_status()
+            status = client.run(lambda port, who: port.phones_status(who)).to_dict()
             counts = status["by_state"]
             bar.update(task, total=status["total"],
                        completed=status["total"] - counts["RESETTING"],
@@ -119,7 +127,7 @@ def _watch(client: ControlClient, timeout: float) -> dict[str, Any]:
                 break
             time.sleep(0.25)
     # Exact at the end: no phone resetting or still registering.
-    final = client.phones_wait(max(1.0, deadline - time.monotonic()))
+    final = _wait(client, max(1.0, deadline - time.monotonic()))
     return {"settled": final["settled"], "status": final["status"]}
 
 

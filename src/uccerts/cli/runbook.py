@@ -143,8 +143,11 @@ def register(app: typer.Typer) -> None:
             extra = {"folder": str(folder.resolve()), "acme_directory": acme_directory,
                      "acme_ca_bundle": str(acme_ca_bundle) if acme_ca_bundle else "",
                      "acme_http_port": acme_http_port, "acme_root_url": acme_root_url}
+            from uccerts.domain.runbook_options import options_from_json
+
             with _Progress(as_json) as progress:
-                runbook = service.start(request, extra, on_step=progress.step)
+                runbook = service.start(request, options_from_json(extra),
+                                        on_step=progress.step)
             _report(runbook, as_json)
 
     @group.command("resume")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from uccerts.cli.common import control, emit_json, handled, say, table
+from uccerts.domain.control import ServiceAction
 from uccerts.domain.purposes import ServiceKind, name_of
 
 ACTIONS = {
@@ -32,7 +33,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every service of NODE: state, port, the certificate it serves now."""
         with handled(as_json):
-            rows = control(ctx).service_list(node)
+            rows = [s.to_dict() for s in
+                    control(ctx).run(lambda port, who: port.service_status(who, node))]
             if as_json:
                 emit_json([{k: r[k] for k in ("service", "state", "port", "certificate_sha256",
                                                "ports", "installed_sha256", "restart_needed")}
@@ -61,10 +63,10 @@ def _action_command(group: typer.Typer, action: str, doc: str) -> None:
     ) -> None:
         with handled(as_json):
             # Each state is printed as it happens, as the appliance's CLI does.
-            result = control(ctx).service(action, node, service,
-                                          on_event=None if as_json else say)
+            result = control(ctx).run(lambda port, who: port.service(
+                who, ServiceAction(action), node, service, on_event=None if as_json else say))
             if as_json:
-                emit_json(result)
+                emit_json(result.to_dict())
 
     command.__doc__ = doc
     group.command(action)(command)

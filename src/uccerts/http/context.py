@@ -10,7 +10,7 @@ from uccerts.http.security import CredentialCache, SessionStore, Throttle
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
     from uccerts.config import Settings
-    from uccerts.services.control import ClusterControl
+    from uccerts.domain.control import ClusterControl
 
 
 @dataclass

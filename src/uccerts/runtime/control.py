@@ -6,7 +6,7 @@ connection's peer credentials must carry the server's own user id.
 Protocol, JSON lines: the client sends ``{"op": NAME, "args": {...}, "actor": USER}``;
 the server answers with any number of ``{"event": TEXT}`` lines (a restart's
 ``Cisco Tomcat[STOPPING]`` …) and then one ``{"result": …}`` or ``{"error": {…},
-"kind": CLASS}``.
+"kind": CLASS}`` (``runtime.control_codec`` encodes both).
 """
 
 from __future__ import annotations
@@ -21,23 +21,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from uccerts.errors import (
-    InvalidInput,
-    NotFound,
-    Refused,
-    SystemFailure,
-    UccertsError,
-    UsageError,
-)
+from uccerts.errors import ControlTimeout, Refused, SystemFailure, UccertsError, UsageError
 from uccerts.runtime import wire
+from uccerts.runtime.control_codec import decode_error, encode_error
 
 Emit = Callable[[str], None]
 Dispatch = Callable[[str, dict[str, Any], str, Emit], Awaitable[Any]]
 
 SOCKET_NAME = "serve.sock"
-_KINDS: dict[str, type[UccertsError]] = {
-    cls.__name__: cls for cls in (UccertsError, UsageError, NotFound, InvalidInput, Refused,
-                                  SystemFailure)}
 REQUEST_TIMEOUT_S = 30.0
 
 
@@ -84,9 +75,9 @@ class ControlServer:
         try:
             sock = writer.get_extra_info("socket")
             if sock is None or _peer_uid(sock) != os.getuid():
-                writer.write(wire.json_line({"error": Refused(
+                writer.write(wire.json_line(encode_error(Refused(
                     "Only the owner of this home may control its cluster",
-                    code="control-denied").to_dict(), "kind": "Refused"}))
+                    code="control-denied"))))
                 return
             try:
                 request = await wire.read_json(reader, timeout=REQUEST_TIMEOUT_S)
@@ -105,12 +96,10 @@ class ControlServer:
                 result = await self._dispatch(op, args, actor, emit)
                 writer.write(wire.json_line({"result": result}))
             except UccertsError as err:
-                kind = type(err).__name__ if type(err).__name__ in _KINDS else "Refused"
-                writer.write(wire.json_line({"error": err.to_dict(), "kind": kind}))
+                writer.write(wire.json_line(encode_error(err)))
             except Exception as err:  # a bug in an operation: say so, never "not running"
-                failure = UccertsError(f"The operation failed: {type(err).__name__}: {err}")
-                writer.write(wire.json_line({"error": failure.to_dict(),
-                                             "kind": "UccertsError"}))
+                writer.write(wire.json_line(encode_error(UccertsError(
+                    f"The operation failed: {type(err).__name__}: {err}"))))
             await writer.drain()
         except (ConnectionError, OSError):
             pass
@@ -141,12 +130,12 @@ def call(home: Path, op: str, args: dict[str, Any], *, actor: str,
                         on_event(str(message["event"]))
                     continue
                 if "error" in message:
-                    raise _rebuild(message)
+                    raise decode_error(message)
                 return message.get("result")
         raise not_running("the cluster closed the connection without an answer")
     except TimeoutError as err:
-        raise SystemFailure("The cluster did not answer in time", code="control-timeout",
-                            fix="Check the `uccerts serve` output; try again") from err
+        raise ControlTimeout(f"The cluster did not answer {op} within {timeout:g} s",
+                             fix="Check the `uccerts serve` output; try again") from err
     finally:
         sock.close()
 
@@ -164,11 +153,3 @@ def _decode(line: bytes) -> dict[str, Any]:
                             code="control-protocol")
     return value
 
-
-def _rebuild(message: dict[str, Any]) -> UccertsError:
-    error = message.get("error") or {}
-    cls = _KINDS.get(str(message.get("kind")), SystemFailure)
-    detail = error.get("detail") or {}
-    return cls(str(error.get("message", "the cluster refused")), code=error.get("code"),
-               fix=error.get("fix") or None,
-               detail=str(detail.get("reason", "")) if isinstance(detail, dict) else "")

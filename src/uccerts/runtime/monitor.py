@@ -6,15 +6,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter, deque
-from enum import StrEnum
 from typing import Any
 
+from uccerts.domain.control import PhoneState  # one set of states, the port's
 
-class PhoneState(StrEnum):
-    REGISTERED = "REGISTERED"
-    UNREGISTERED = "UNREGISTERED"
-    REJECTED = "REJECTED"
-    RESETTING = "RESETTING"
+__all__ = ["HISTORY", "Monitor", "PhoneState"]
 
 
 HISTORY = 3600  # samples kept: an hour of one-second changes

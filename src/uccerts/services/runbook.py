@@ -13,29 +13,30 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from uccerts.domain.control import ServiceAction
 from uccerts.domain.csr import CsrOptions
-from uccerts.domain.model import Distribution, Node, Runbook, RunbookStep
+from uccerts.domain.model import Node, Runbook, RunbookStep
 from uccerts.domain.purposes import purpose
 from uccerts.domain.runbook import (
     Action,
     CaKind,
-    Override,
     Plan,
     Request,
     Situation,
     plan_runbook,
 )
+from uccerts.domain.runbook_options import RunbookOptions, options_from_json, options_to_json
 from uccerts.domain.signedfile import cert_sha256
-from uccerts.domain.states import RUNBOOK, STEP, RunbookState, StepState
+from uccerts.domain.states import RUNBOOK, STEP, RunbookState, ServiceState, StepState
 from uccerts.enroll.issued import Issued
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
 from uccerts.services.certificates import CertificateService
 from uccerts.services.context import Context, find_node, resolve_cluster
+from uccerts.services.control import Blocking
 from uccerts.services.csrs import CsrService
 from uccerts.services.runbook_ca import Enrollment, Waiting
 from uccerts.services.security import SecurityService
@@ -43,29 +44,32 @@ from uccerts.services.security import SecurityService
 WAIT_PHONES_S = 300.0
 
 
-class Control(Protocol):
-    """The running cluster, as a runbook drives it (``services.control.ControlClient``)."""
-
-    def call(self, op: str, args: dict[str, Any] | None = None,
-             on_event: Callable[[str], None] | None = None) -> Any: ...
-
-
 StepHook = Callable[[RunbookStep], None]
 
 
-def _request(options: dict[str, Any], purpose_name: str) -> Request:
-    return Request(purpose(purpose_name), tuple(options.get("nodes", ())),
-                   Distribution(options.get("distribution", "this-server")),
-                   CaKind(options.get("ca", "lab")),
-                   frozenset(Override(o) for o in options.get("overrides", ())))
-
-
 class RunbookService:
-    def __init__(self, ctx: Context, control: Control | None,
-                 enrollment: Callable[[CaKind, dict[str, Any]], Enrollment]) -> None:
+    wait_phones_s = WAIT_PHONES_S
+    def __init__(self, ctx: Context, control: Blocking | None,
+                 enrollment: Callable[[CaKind, RunbookOptions], Enrollment]) -> None:
         self.ctx = ctx
         self._control = control
         self._enrollment = enrollment
+        # Each step's action and what does it: explicit, so a new action without a
+        # handler fails the test that walks every action, not a runbook in the field.
+        self._steps: dict[Action, Callable[[Runbook, RunbookStep], str]] = {
+            Action.CHECK_EXPIRY: self._check_expiry,
+            Action.DISABLE_SSO: self._disable_sso,
+            Action.ENABLE_SSO: self._enable_sso,
+            Action.GENERATE_CSR: self._generate_csr,
+            Action.ENROLL: self._enroll,
+            Action.UPLOAD_TRUST: self._upload_trust,
+            Action.UPLOAD_IDENTITY: self._upload_identity,
+            Action.CTL_UPDATE: self._ctl_update,
+            Action.RESTART: self._restart,
+            Action.RESET_PHONES: self._reset_phones,
+            Action.WAIT_REGISTRATION: self._wait_registration,
+            Action.VERIFY_SERVED: self._verify_served,
+        }
 
     # ------------------------------------------------------------ planning
 
@@ -76,10 +80,7 @@ class RunbookService:
         settled = True
         if self._control is not None:
             try:
-                status = self._control.call("phones.status")
-                by_state = status["by_state"]
-                settled = by_state["RESETTING"] == 0 and (
-                    by_state["REGISTERED"] == status["total"])
+                settled = self._control.run(lambda c, who: c.phones_status(who)).settled
             except SystemFailure:
                 settled = True  # not running: nothing to strand right now
         return Situation(sso_enabled=sso_enabled, phones_settled=settled,
@@ -94,7 +95,7 @@ class RunbookService:
 
     # ------------------------------------------------------------ running
 
-    def start(self, request: Request, options: dict[str, Any], *,
+    def start(self, request: Request, options: RunbookOptions, *,
               on_step: StepHook | None = None) -> Runbook:
         plan = self.plan(request)
         with self.ctx.read() as uow:
@@ -108,14 +109,14 @@ class RunbookService:
                           detail="; ".join(f"{g.code}: {g.message} ({g.override})"
                                            for g in plan.guards))
         now = self.ctx.clock()
-        stored = {**options, "nodes": list(plan.nodes),
-                  "distribution": plan.distribution.value, "ca": plan.ca.value,
-                  "overrides": sorted(o.value for o in request.overrides)}
+        stored = replace(options, nodes=plan.nodes, distribution=plan.distribution,
+                         ca=plan.ca, overrides=request.overrides)
         if self._control is not None and any(s.action is Action.WAIT_REGISTRATION
                                              for s in plan.steps):
-            stored["phones_before"] = self._control.call("phones.status")["by_state"][
-                "REGISTERED"]
-        runbook = Runbook(None, cluster, plan.purpose, stored, RunbookState.PLANNED, now, now,
+            stored = replace(stored, phones_before=self._control.run(
+                lambda c, who: c.phones_status(who)).registered)
+        runbook = Runbook(None, cluster, plan.purpose, options_to_json(stored),
+                          RunbookState.PLANNED, now, now,
                           tuple(RunbookStep(s.n, s.node, s.action.value, s.detail, s.service)
                                 for s in plan.steps))
         with self.ctx.uow() as uow:
@@ -198,17 +199,14 @@ class RunbookService:
     # ------------------------------------------------------------ the steps
 
     def _do(self, runbook: Runbook, step: RunbookStep) -> str:
-        action = Action(step.action)
-        handler = getattr(self, "_" + action.value.replace("-", "_"))
-        result: str = handler(runbook, step)
-        return result
+        return self._steps[Action(step.action)](runbook, step)
 
     def _node(self, node: str) -> Node:
         with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             return find_node(cluster, uow.clusters.nodes(cluster.name), node)
 
-    def _need_control(self) -> Control:
+    def _need_control(self) -> Blocking:
         if self._control is None:
             raise SystemFailure("The cluster is not running", code="cluster-not-running",
                                 fix="Start it with `uccerts serve` and resume the runbook")
@@ -235,16 +233,15 @@ class RunbookService:
         except NotFound:
             pass
         result = csrs.generate(step.node, runbook.purpose, CsrOptions(
-            distribution=Distribution(runbook.options.get("distribution", "this-server"))))
+            distribution=options_from_json(runbook.options).distribution))
         return result.pem
 
     def _enroll(self, runbook: Runbook, step: RunbookStep) -> str:
         pem = self._output(runbook, step.node, Action.GENERATE_CSR)
         csr = x509.load_pem_x509_csr(pem.encode())
         name = f"{step.node}-{runbook.purpose}"
-        ca = CaKind(runbook.options.get("ca", "lab"))
-        issued = self._enrollment(ca, dict(runbook.options)).issue(name, self._node(step.node),
-                                                                  csr)
+        options = options_from_json(runbook.options)
+        issued = self._enrollment(options.ca, options).issue(name, self._node(step.node), csr)
         return issued.chain_pem().decode("ascii")
 
     def _upload_trust(self, runbook: Runbook, step: RunbookStep) -> str:
@@ -284,23 +281,24 @@ class RunbookService:
         return f"CTL {result.ctl_sha256}"
 
     def _restart(self, runbook: Runbook, step: RunbookStep) -> str:
-        events: list[str] = []
-        self._need_control().call("service.restart", {"node": step.node,
-                                                      "service": step.service},
-                                  events.append)
-        return " ".join(events)
+        node, name = step.node, step.service
+        result = self._need_control().run(lambda c, who: c.service(
+            who, ServiceAction.RESTART, node, name))
+        return " ".join(result.events)
 
     def _reset_phones(self, runbook: Runbook, step: RunbookStep) -> str:
-        result = self._need_control().call("phones.reset", {"wait": False})
-        return f"{result['reset']} phone(s) reset"
+        result = self._need_control().run(lambda c, who: c.reset_phones(who))
+        return f"{result.count} phone(s) reset"
 
     def _wait_registration(self, runbook: Runbook, step: RunbookStep) -> str:
-        result = self._need_control().call("phones.wait", {"timeout": WAIT_PHONES_S})
-        status = result["status"]
-        registered, total = status["by_state"]["REGISTERED"], status["total"]
-        before = int(runbook.options.get("phones_before", total))
+        result = self._need_control().run(
+            lambda c, who: c.wait_registration(who, self.wait_phones_s))
+        status = result.status
+        registered, total = status.registered, status.total
+        before = options_from_json(runbook.options).phones_before
+        before = total if before is None else before
         if registered < before:
-            reasons = sorted({p["reason"] for p in status["phones"] if p["reason"]})
+            reasons = status.reasons()
             raise Refused(f"Only {registered} of {before} phones re-registered"
                           + (f" ({'; '.join(reasons)})" if reasons else ""),
                           code="phones-not-registered",
@@ -309,27 +307,28 @@ class RunbookService:
         return f"{registered} of {total} phones registered"
 
     def _verify_served(self, runbook: Runbook, step: RunbookStep) -> str:
-        rows = self._need_control().call("service.list", {"node": step.node})
-        row = next((r for r in rows if r["service"] == step.service), None)
-        if row is None or row["state"] != "STARTED":
+        node = step.node
+        rows = self._need_control().run(lambda c, who: c.service_status(who, node))
+        row = next((r for r in rows if r.running.service == step.service), None)
+        if row is None or row.running.state != ServiceState.STARTED:
             raise Refused(f"{step.service} on {step.node} is not running",
                           code="service-not-started",
                           fix=f"uccerts service start {step.node} \"{step.service}\"")
-        if row.get("restart_needed"):
+        if row.restart_needed:
             raise Refused(f"{step.service} on {step.node} still serves the old certificate",
                           code="old-certificate-served",
                           fix=f"uccerts service restart {step.node} \"{step.service}\"")
-        return f"serves {row['certificate_sha256']}"
+        return f"serves {row.running.certificate_sha256}"
 
     # ------------------------------------------------------------ helpers
 
     def _output(self, runbook: Runbook, node: str, action: Action) -> str:
         for step in runbook.steps:
-            if step.node == node and step.action == action.value and step.state == "done":
+            if step.node == node and step.action == action.value and step.state == StepState.DONE:
                 return step.output
         publisher = runbook.steps[0].node if runbook.steps else node
         for step in runbook.steps:  # multi-server: one CSR and one answer on the publisher
-            if step.action == action.value and step.state == "done":
+            if step.action == action.value and step.state == StepState.DONE:
                 return step.output
         raise SystemFailure(f"Runbook {runbook.id} has no {action.value} output for {node} "
                             f"({publisher})", code="runbook-inconsistent",

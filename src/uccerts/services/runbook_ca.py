@@ -3,13 +3,14 @@ behind one small interface."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from cryptography import x509
 
 from uccerts.domain.model import Node
+from uccerts.domain.runbook_options import AcmeSettings
 from uccerts.enroll.issued import Issued
 from uccerts.errors import UsageError
 
@@ -58,26 +59,23 @@ class ManualEnrollment:
 
 
 class AcmeEnrollment:
-    def __init__(self, options: Mapping[str, object]) -> None:
-        self._options = options
+    def __init__(self, settings: AcmeSettings | None) -> None:
+        self._settings = settings
 
     def issue(self, name: str, node: Node, csr: x509.CertificateSigningRequest) -> Issued:
-        from uccerts.enroll.acme import AcmeEnroller, AcmeSettings
+        from uccerts.enroll.acme import AcmeEnroller
+        from uccerts.enroll.acme import AcmeSettings as Enroller
 
-        directory = self._options.get("acme_directory")
-        if not isinstance(directory, str) or not directory:
+        found = self._settings
+        if found is None or not found.directory:
             raise UsageError("--ca acme needs the ACME directory URL",
                              code="acme-directory-missing",
                              fix="Add --acme-directory https://…/directory")
-        bundle = self._options.get("acme_ca_bundle")
-        port = self._options.get("acme_http_port")
         # The chain an ACME CA returns usually stops below its root; without the root
         # the identity upload is refused (ca-not-in-trust-store), so fetch it when the
         # CA publishes it.
-        root_url = self._options.get("acme_root_url")
-        settings = AcmeSettings(directory=directory,
-                                ca_bundle=Path(str(bundle)) if bundle else None,
-                                http01_port=int(port) if isinstance(port, int) else 80,
-                                root_url=str(root_url) if root_url else None)
+        settings = Enroller(directory=found.directory,
+                            ca_bundle=Path(found.ca_bundle) if found.ca_bundle else None,
+                            http01_port=found.http_port, root_url=found.root_url)
         issued: Issued = AcmeEnroller(settings).issue(csr, answer_on=[node.address])
         return issued

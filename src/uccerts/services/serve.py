@@ -1,7 +1,8 @@
 """``serve``: the whole cluster running in one process until SIGINT/SIGTERM.
 
 Composition of the runtime (listeners, phones, control endpoint) over the store
-hooks, and the control operations the other faces call (``services.control``).
+hooks, and ``LocalControl``: the ``ClusterControl`` port the faces served inside
+``serve`` call directly, and the control socket serves to the others.
 """
 
 from __future__ import annotations
@@ -9,16 +10,34 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from uccerts.domain.control import (
+    ALL_PHONES,
+    DEFAULT_TIMEOUT_S,
+    SERVICE_TIMEOUT_S,
+    WAIT_TIMEOUT_S,
+    ClusterControl,
+    Emit,
+    HistorySample,
+    PhonesChange,
+    PhonesStatus,
+    ServiceAction,
+    ServiceResult,
+    ServiceStatus,
+    WaitResult,
+    Who,
+)
 from uccerts.domain.model import Node
 from uccerts.domain.purposes import SERVICES, service
 from uccerts.domain.states import ServiceState
 from uccerts.errors import UccertsError, UsageError
 from uccerts.runtime.control import SOCKET_NAME, ControlServer
+from uccerts.runtime.control_codec import dispatcher, history, service_state
+from uccerts.runtime.control_codec import phones_status as codec_phones_status
 from uccerts.runtime.lockfile import ServeLock
 from uccerts.runtime.phones import Fleet
 from uccerts.runtime.ports import Change, Database, NodePlan, PhoneTrust
@@ -28,8 +47,7 @@ from uccerts.services.serve_store import StoreHooks
 
 Say = Callable[[str], None]
 # The console and APIs a node's Cisco Tomcat serves: (node, cluster control) -> ASGI app.
-WebFactory = Callable[[str, "LocalControl"], Any]
-DEFAULT_WAIT_S = 120.0
+WebFactory = Callable[[str, ClusterControl], Any]
 SHUTDOWN_S = 10.0
 
 
@@ -79,10 +97,9 @@ class ServeService:
         setups = await db.run(hooks.phones)
         fleet = Fleet(setups, supervisor.endpoint, persist)
         supervisor.phones = fleet
-        operations = Operations(supervisor, fleet, hooks, db)
-        control = ControlServer(self._home / SOCKET_NAME, operations.dispatch)
+        local = LocalControl(supervisor, fleet, hooks, db)
+        control = ControlServer(self._home / SOCKET_NAME, dispatcher(local))
         if web is not None:
-            local = LocalControl(operations)
             supervisor.web = lambda node: web(node, local)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -119,101 +136,92 @@ class ServeService:
 
 
 class LocalControl:
-    """``ClusterControl`` inside ``serve``: the operations called directly."""
+    """``ClusterControl`` inside ``serve``: the supervisor and the fleet called directly;
+    each change is audited as who asked for it.
 
-    def __init__(self, operations: Operations) -> None:
-        self._ops = operations
-
-    async def call(self, op: str, args: dict[str, Any], *, actor: str, source: str,
-                   on_event: Callable[[str], None] | None = None) -> Any:
-        return await self._ops.dispatch(op, {**args, "source": source}, actor,
-                                        on_event or (lambda _: None))
-
-
-class Operations:
-    """The control endpoint's operations; each change is audited."""
+    In process nothing is remote, so ``timeout`` bounds no wait here: a service action
+    once begun runs to its end (the caller's side, the socket or a face, stops waiting
+    at its timeout); a phone wait is bounded by its own ``wait``."""
 
     def __init__(self, supervisor: Supervisor, fleet: Fleet, hooks: StoreHooks,
                  db: Database) -> None:
         self._sup, self._fleet, self._hooks, self._db = supervisor, fleet, hooks, db
 
-    async def dispatch(self, op: str, args: dict[str, Any], actor: str,
-                       emit: Callable[[str], None]) -> Any:
-        handler = getattr(self, "op_" + op.replace(".", "_").replace("-", "_"), None)
-        if handler is None:
-            raise UsageError(f"Unknown control operation {op}", code="control-unknown-op")
-        source = str(args.pop("source", "cli"))
-        return await handler(args, _Who(actor, source), emit)
-
-    async def _audit(self, who: _Who, action: str, outcome: str, node: str = "",
+    async def _audit(self, who: Who, action: str, outcome: str, node: str = "",
                      detail: str = "") -> None:
         await self._db.run(self._hooks.record,
                            Change(who.actor, who.source, action, outcome, node, detail))
 
-    async def op_ping(self, args: dict[str, Any], who: _Who, emit: Any) -> dict[str, Any]:
-        return {"running": True}
-
-    async def op_service_list(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
+    async def service_status(self, who: Who, node: str, *,
+                             timeout: float = DEFAULT_TIMEOUT_S) -> tuple[ServiceStatus, ...]:
         """Each service with what it serves and what the store holds now: a service
         whose certificate changed since it started needs a restart."""
-        plan = self._sup.node(_text(args, "node"))
-        rows = self._sup.status(plan.hostname)
-        installed = await self._db.run(self._hooks.installed, plan.hostname)
-        for row in rows:
-            purpose = service(row["service"]).certificate
-            row["installed_sha256"] = installed.get(purpose or "")
-            row["restart_needed"] = (row["state"] == ServiceState.STARTED and
-                                     row["installed_sha256"] != row["certificate_sha256"])
-        return rows
-
-    async def _service(self, action: str, args: dict[str, Any], who: _Who,
-                       emit: Callable[[str], None]) -> Any:
-        node, name = _text(args, "node"), _text(args, "service")
         plan = self._sup.node(node)
+        installed = await self._db.run(self._hooks.installed, plan.hostname)
+        rows = []
+        for row in self._sup.status(plan.hostname):
+            state = service_state(row)
+            sha = installed.get(service(state.service).certificate or "")
+            rows.append(ServiceStatus(state, sha, state.state == ServiceState.STARTED
+                                      and sha != state.certificate_sha256))
+        return tuple(rows)
+
+    async def service(self, who: Who, action: ServiceAction, node: str, service: str, *,
+                      on_event: Emit | None = None, timeout: float = SERVICE_TIMEOUT_S
+                      ) -> ServiceResult:
+        plan = self._sup.node(node)
+        events: list[str] = []
+
+        def emit(text: str) -> None:
+            events.append(text)
+            if on_event is not None:
+                on_event(text)
+
+        run = {ServiceAction.RESTART: self._sup.restart, ServiceAction.START: self._sup.start,
+               ServiceAction.STOP: self._sup.stop, ServiceAction.ACTIVATE: self._sup.activate,
+               ServiceAction.DEACTIVATE: self._sup.deactivate}[action]
         try:
-            result = await getattr(self._sup, action)(plan.hostname, name, emit)
+            row = await run(plan.hostname, service, emit)
         except UccertsError as err:
-            await self._audit(who, f"service {action}", "refused", plan.hostname,
-                              f"{name}: {err.message}")
+            await self._audit(who, f"service {action.value}", "refused", plan.hostname,
+                              f"{service}: {err.message}")
             raise
-        await self._audit(who, f"service {action}", "ok", plan.hostname, result["service"])
-        return result
+        await self._audit(who, f"service {action.value}", "ok", plan.hostname,
+                          row["service"])
+        return ServiceResult(action, service_state(row), tuple(events))
 
-    async def op_service_restart(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        return await self._service("restart", args, who, emit)
+    async def served_certificate(self, who: Who, node: str, port: int, *,
+                                 timeout: float = DEFAULT_TIMEOUT_S) -> str | None:
+        for row in self._sup.status(self._sup.node(node).hostname):
+            if row["state"] == "STARTED" and port in row["ports"]:
+                sha: str | None = row["certificate_sha256"]
+                return sha
+        return None
 
-    async def op_service_start(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        return await self._service("start", args, who, emit)
+    async def phones_status(self, who: Who, *, timeout: float = DEFAULT_TIMEOUT_S
+                            ) -> PhonesStatus:
+        return codec_phones_status(self._fleet.status())
 
-    async def op_service_stop(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        return await self._service("stop", args, who, emit)
+    async def phones_history(self, who: Who, *, timeout: float = DEFAULT_TIMEOUT_S
+                             ) -> tuple[HistorySample, ...]:
+        return history(self._fleet.monitor.history())
 
-    async def op_service_activate(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        return await self._service("activate", args, who, emit)
-
-    async def op_service_deactivate(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        return await self._service("deactivate", args, who, emit)
-
-    async def op_phones_status(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        return self._fleet.status()
-
-    async def op_phones_history(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        return self._fleet.monitor.history()
-
-    async def op_phones_reset(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        node = args.get("node")
-        hostname = self._sup.node(str(node)).hostname if node else None
+    async def reset_phones(self, who: Who, node: str | None = None, *,
+                           wait: float | None = None, timeout: float = DEFAULT_TIMEOUT_S
+                           ) -> PhonesChange:
+        hostname = self._sup.node(node).hostname if node else None
         count = self._fleet.reset(self._fleet.select(node=hostname))
         await self._audit(who, "phones reset", "ok", hostname or "",
                           f"{count} phone(s) reset")
-        return await self._settle(args, {"reset": count})
+        return PhonesChange("reset", count, await self._settle(wait))
 
-    async def op_phones_delete_itl(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        macs = args.get("macs")
-        if args.get("all"):
+    async def delete_itl(self, who: Who, macs: Sequence[str] | str, *,
+                         wait: float | None = None, timeout: float = DEFAULT_TIMEOUT_S
+                         ) -> PhonesChange:
+        if macs == ALL_PHONES:
             chosen = self._fleet.select()
-        elif isinstance(macs, list) and macs:
-            chosen = self._fleet.select([str(m) for m in macs])
+        elif not isinstance(macs, str) and macs:
+            chosen = self._fleet.select(list(macs))
         else:
             raise UsageError("Say which phones: --all or one or more MACs",
                              code="phones-none-selected",
@@ -221,27 +229,16 @@ class Operations:
         count = await self._fleet.delete_itl(chosen)
         await self._audit(who, "phones delete-itl", "ok",
                           detail=f"{count} phone(s): ITL erased and reset")
-        return await self._settle(args, {"deleted": count})
+        return PhonesChange("deleted", count, await self._settle(wait))
 
-    async def op_phones_wait(self, args: dict[str, Any], who: _Who, emit: Any) -> Any:
-        return await self._settle({"wait": True, **args}, {})
-
-    async def _settle(self, args: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-        if args.get("wait"):
-            timeout = float(args.get("timeout") or DEFAULT_WAIT_S)
-            result["settled"] = await self._fleet.wait(timeout)
-            result["status"] = self._fleet.status()
+    async def wait_registration(self, who: Who, wait: float = WAIT_TIMEOUT_S
+                                ) -> WaitResult:
+        result = await self._settle(wait)
+        assert result is not None
         return result
 
-
-@dataclass(frozen=True)
-class _Who:
-    actor: str
-    source: str
-
-
-def _text(args: dict[str, Any], key: str) -> str:
-    value = args.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"Missing {key}", code="control-bad-request")
-    return value
+    async def _settle(self, wait: float | None) -> WaitResult | None:
+        if wait is None:
+            return None
+        settled = await self._fleet.wait(wait)
+        return WaitResult(settled, codec_phones_status(self._fleet.status()))

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from uccerts.domain.control import Who
 from uccerts.errors import UccertsError, UsageError
 from uccerts.http.auth import app_context
 from uccerts.http.security import Principal
@@ -93,8 +94,7 @@ async def reset_devices(request: Request,
     try:
         if control is None:
             raise not_running()
-        result = await control.call("phones.reset", {}, actor=principal.username,
-                                    source="web")
+        result = (await control.reset_phones(Who(principal.username, "web"))).to_dict()
     except UccertsError as err:
         return render(request, "device_reset.html", status=err.http_status,
                       reset_confirm=RESET_CONFIRM, errors=problems(err))
@@ -130,8 +130,7 @@ async def device_registration(request: Request, node: str = "", state: str = "",
                               "Run `uccerts serve` for this home"))
     else:
         try:
-            status = await control.call("phones.status", {}, actor=principal.username,
-                                        source="web")
+            status = (await control.phones_status(Who(principal.username, "web"))).to_dict()
         except UccertsError as err:
             errors += problems(err)
     phones = _phones(status, node, state)
@@ -150,8 +149,7 @@ async def registration_status(request: Request, phones: str = "", node: str = ""
     if control is None:
         return JSONResponse({"message": NOT_RUNNING}, status_code=503)
     try:
-        status = await control.call("phones.status", {}, actor=principal.username,
-                                    source="web")
+        status = (await control.phones_status(Who(principal.username, "web"))).to_dict()
     except UccertsError as err:
         return JSONResponse({"message": err.message}, status_code=err.http_status)
     body = counts(status)

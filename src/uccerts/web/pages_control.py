@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from uccerts.domain.control import ServiceAction, Who
 from uccerts.domain.purposes import service as find_service
 from uccerts.errors import NotFound, SystemFailure, UccertsError, UsageError
 from uccerts.http.auth import app_context
@@ -51,8 +52,8 @@ async def _page(request: Request, principal: Principal, node: str, status: int =
                               "Run `uccerts serve` for this home"))
     else:
         try:
-            rows = await control.call("service.list", {"node": place.node.hostname},
-                                      actor=principal.username, source="web")
+            rows = [r.to_dict() for r in await control.service_status(
+                Who(principal.username, "web"), place.node.hostname)]
         except UccertsError as err:
             errors += problems(err)
     return render(request, "control_center.html", status=status, place=place, rows=rows,
@@ -89,8 +90,9 @@ async def control_action(request: Request, node: str = Form(""), service: str = 
 
     async def work(emit: Emit) -> Any:
         emit(SERVICE_MANAGER)
-        return await control.call(f"service.{action}", {"node": hostname, "service": name},
-                                  actor=user, source="web", on_event=emit)
+        result = await control.service(Who(user, "web"), ServiceAction(action), hostname,
+                                       name, on_event=emit)
+        return result.to_dict()
 
     async def launch() -> None:
         jobs_of(request).launch(job, work)

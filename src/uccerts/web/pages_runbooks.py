@@ -6,8 +6,8 @@ Cisco Tomcat serving this very page, which ends every open connection, the one o
 request included. So, as Control Center's actions (``pages_control``), a runbook runs as
 its own task of the app's event loop, launched once the response has been sent, and the
 synchronous service runs in a worker thread; its control calls come back to the loop
-(``ThreadControl``). The pages follow the stored steps through a small JSON poll that
-waits out the moment the listener is down.
+(``services.control.Blocking`` on the app's loop). The pages follow the stored steps
+through a small JSON poll that waits out the moment the listener is down.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +31,13 @@ from uccerts.domain.purposes import PURPOSES
 from uccerts.domain.purposes import purpose as find_purpose
 from uccerts.domain.runbook import CaKind, Guard, Override, Plan
 from uccerts.domain.runbook import Request as PlanRequest
-from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError, UsageError
+from uccerts.domain.runbook_options import RunbookOptions, options_from_json
+from uccerts.errors import NotFound, Refused, UccertsError, UsageError
 from uccerts.http.auth import app_context
 from uccerts.http.context import AppContext
 from uccerts.http.security import Principal
-from uccerts.services.control import ClusterControl
+from uccerts.services.control import Blocking, Who
 from uccerts.services.runbook import RunbookService
-from uccerts.services.runbook_ca import Enrollment
 from uccerts.web.common import services_for
 from uccerts.web.pages_control import not_running
 from uccerts.web.render import Problem, problems, render
@@ -47,7 +46,6 @@ from uccerts.web.session import form_writer, viewer
 router = APIRouter()
 KEEP = 50  # finished jobs kept for their pages
 RESUMABLE = ("failed", "waiting")
-START_KEY = "web_start"  # in a runbook's options: the job that started it
 OVERRIDES: tuple[tuple[str, str], ...] = (
     (Override.MANAGE_SSO.value, "Disable SAML SSO first and re-enable it after (tomcat)"),
     (Override.ITL_RISK.value, "Change CallManager or TVS while phones may not have "
@@ -60,39 +58,6 @@ CONFIRM = ("A runbook changes certificates and restarts services, as the plan sh
 
 
 # ------------------------------------------------------------------ the cluster, from a thread
-
-
-class ThreadControl:
-    """The app's asynchronous ``ClusterControl`` as the synchronous control a runbook
-    drives, called from the worker thread the runbook runs in: each call runs on the
-    app's event loop, as this user from the web."""
-
-    POLL_S = 1.0
-
-    def __init__(self, control: ClusterControl, loop: asyncio.AbstractEventLoop,
-                 actor: str) -> None:
-        self._control, self._loop, self._actor = control, loop, actor
-
-    def call(self, op: str, args: dict[str, Any] | None = None,
-             on_event: Callable[[str], None] | None = None) -> Any:
-        if self._loop.is_closed():
-            raise self._stopped()
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(
-            self._control.call(op, dict(args or {}), actor=self._actor, source="web",
-                               on_event=on_event), self._loop)
-        while True:
-            try:
-                return future.result(timeout=self.POLL_S)
-            except TimeoutError:
-                if self._loop.is_closed() or not self._loop.is_running():
-                    future.cancel()  # the app stopped: its loop runs this call no more
-                    raise self._stopped() from None
-
-    @staticmethod
-    def _stopped() -> SystemFailure:
-        return SystemFailure("The console stopped while the runbook ran",
-                             code="console-stopped",
-                             fix="Start `uccerts serve` again and resume the runbook")
 
 
 # ------------------------------------------------------------------ background jobs
@@ -172,23 +137,16 @@ def jobs_of(request: Request) -> RunbookJobs:
 # ------------------------------------------------------------------ the service
 
 
-def _no_lab_ca(kind: CaKind, options: dict[str, Any]) -> Enrollment:
-    raise SystemFailure("This console was started without its home: it cannot reach a CA",
-                        code="settings-missing", fix="Run the runbook with `uccerts runbook`")
-
-
-def runbooks_for(ctx: AppContext, services: Services, control: ThreadControl | None = None,
+def runbooks_for(ctx: AppContext, services: Services, control: Blocking | None = None,
                  *, manual_folder: Path | None = None) -> RunbookService:
     """The runbook use cases as this user (``services``), driving ``control``."""
-    if ctx.settings is None:
-        return RunbookService(services.ctx, control, _no_lab_ca)
     return build_runbooks(ctx.settings, services, control, manual_folder=manual_folder)
 
 
-def _thread_control(ctx: AppContext, principal: Principal) -> ThreadControl | None:
+def _thread_control(ctx: AppContext, principal: Principal) -> Blocking | None:
     if ctx.control is None:
         return None
-    return ThreadControl(ctx.control, asyncio.get_running_loop(), principal.username)
+    return Blocking(ctx.control, Who(principal.username, "web"), asyncio.get_running_loop())
 
 
 # ------------------------------------------------------------------ the plan form
@@ -241,7 +199,7 @@ class PlanForm:
                              fix="Tick only the overrides the page offers") from None
         return PlanRequest(find_purpose(self.purpose), self.nodes, dist, kind, overrides)
 
-    def options(self, home: Path | None) -> dict[str, Any]:
+    def options(self, home: Path | None) -> RunbookOptions:
         """What the runbook keeps beside its plan: where its CA is."""
         try:
             port = int(self.acme_http_port)
@@ -253,11 +211,12 @@ class PlanForm:
             raise UsageError("The ACME CA needs its directory URL",
                              code="acme-directory-missing",
                              fix="Enter the directory URL (https://…/directory)")
-        return {"folder": str(resolve_folder(self.folder, home)),
-                "acme_directory": self.acme_directory,
-                "acme_ca_bundle": (str(resolve_folder(self.acme_ca_bundle, home))
-                                   if self.acme_ca_bundle else ""),
-                "acme_http_port": port, "acme_root_url": self.acme_root_url}
+        return options_from_json({
+            "folder": str(resolve_folder(self.folder, home)),
+            "acme_directory": self.acme_directory,
+            "acme_ca_bundle": (str(resolve_folder(self.acme_ca_bundle, home))
+                               if self.acme_ca_bundle else ""),
+            "acme_http_port": port, "acme_root_url": self.acme_root_url})
 
 
 def resolve_folder(text: str, home: Path | None) -> Path:
@@ -432,10 +391,12 @@ async def start(request: Request, principal: Principal = Depends(form_writer)) -
         def find(_: RunbookStep | None = None) -> None:
             if job.runbook_id is None:
                 job.runbook_id = next((r.id for r in service.list()
-                                       if r.options.get(START_KEY) == job.id), None)
+                                       if options_from_json(r.options).started_by == job.id),
+                                      None)
 
         try:
-            done = service.start(plan_request, {**options, START_KEY: job.id}, on_step=find)
+            done = service.start(plan_request, replace(options, started_by=job.id),
+                                 on_step=find)
             job.runbook_id = done.id
         finally:
             find()  # refused or failed once stored: still name it
