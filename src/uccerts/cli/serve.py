@@ -52,10 +52,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _serve(ctx: typer.Context, services: Services, as_json: bool) -> None:
-    from uccerts.services.serve import ServeService
-
-    home = state(ctx).settings().home
-
     def ready(running: Running) -> None:
         if as_json:
             # One line, flushed: a supervisor reading stdout knows it is up.
@@ -72,7 +68,7 @@ def _serve(ctx: typer.Context, services: Services, as_json: bool) -> None:
         return create_app(services, node, control, settings=state(ctx).settings())
 
     try:
-        ServeService(services.ctx, home).run(ready=ready, warn=warn, web=web)
+        services.serve().run(ready=ready, warn=warn, web=web)
     finally:
         services.dispose()
     if not as_json:
