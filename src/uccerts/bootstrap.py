@@ -18,6 +18,7 @@ from uccerts.services.context import Clock, Context, KeyFactory, utc_now
 from uccerts.services.csrs import CsrService
 from uccerts.services.drf import DrfService
 from uccerts.services.security import SecurityService
+from uccerts.services.tools import ToolsService
 from uccerts.storage.ports import UowFactory
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class Services:
     security: SecurityService
     accounts: AccountService
     drf: DrfService
+    tools: ToolsService  # decode, match, check on this context's clock
     close: Callable[[], None] | None = None  # releases the database engine
     settings: Settings | None = None  # the home (lab CA, serve); None: a store only
 
@@ -81,7 +83,7 @@ def _wire(ctx: Context, close: Callable[[], None] | None = None,
           settings: Settings | None = None) -> Services:
     return Services(ctx, ClusterService(ctx), CertificateService(ctx), CsrService(ctx),
                     AuditService(ctx), SecurityService(ctx), AccountService(ctx),
-                    DrfService(ctx), close, settings)
+                    DrfService(ctx), ToolsService(ctx.clock), close, settings)
 
 
 def build_lab_ca(settings: Settings, clock: Clock = utc_now) -> LabCaService:
