@@ -87,6 +87,7 @@ from uccerts.runtime.phones import Fleet
 from uccerts.runtime.ports import Database, PhoneTrust
 from uccerts.runtime.supervisor import Supervisor
 from uccerts.services.ca import LabCaService
+from uccerts.services.clock import utc_now
 from uccerts.services.context import resolve_cluster
 from uccerts.services.serve import Operations, node_plan
 from uccerts.services.serve_store import StoreHooks
@@ -162,7 +163,8 @@ class Runtime:
 
         # As serve does: the fleet first (TFTP routes config requests through it),
         # then the services, then the phones' boot.
-        fleet = self._fleet = Fleet(await db.run(hooks.phones), supervisor.endpoint, persist)
+        fleet = self._fleet = Fleet(await db.run(hooks.phones), supervisor.endpoint,
+                                         persist, clock=utc_now)
         supervisor.phones = fleet
         self._ops = Operations(supervisor, fleet, hooks, db)
         await supervisor.start_all(await db.run(hooks.saved_loads))

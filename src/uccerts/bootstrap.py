@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -58,6 +59,10 @@ class Services:
         from uccerts.services.serve import ServeService
 
         return ServeService(self.ctx, self._home().home)
+
+    def now(self) -> dt.datetime:
+        """The context's clock: what a face shows as "now" (never its own clock)."""
+        return self.ctx.clock()
 
     def _home(self) -> Settings:
         if self.settings is None:

@@ -17,8 +17,3 @@ def utc_now() -> dt.datetime:
     """Now in UTC, to the second (what the store keeps and the faces show)."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
-
-def utc_now_precise() -> dt.datetime:
-    """Now in UTC with microseconds: certificate validity checks and stamps where the
-    order of two events within a second matters."""
-    return dt.datetime.now(dt.UTC)

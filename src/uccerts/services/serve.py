@@ -76,7 +76,7 @@ class ServeService:
             await db.run(hooks.save_phone_trust, updates)
 
         setups = await db.run(hooks.phones)
-        fleet = Fleet(setups, supervisor.endpoint, persist)
+        fleet = Fleet(setups, supervisor.endpoint, persist, clock=self._ctx.clock)
         supervisor.phones = fleet
         operations = Operations(supervisor, fleet, hooks, db)
         control = ControlServer(self._home / SOCKET_NAME, operations.dispatch)
