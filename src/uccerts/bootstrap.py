@@ -19,6 +19,7 @@ from uccerts.services.context import Clock, Context, KeyFactory, utc_now
 from uccerts.services.csrs import CsrService
 from uccerts.services.drf import DrfService
 from uccerts.services.security import SecurityService
+from uccerts.services.tokens import TokenService
 from uccerts.services.tools import ToolsService
 from uccerts.storage.ports import UowFactory
 
@@ -40,6 +41,7 @@ class Services:
     accounts: AccountService
     drf: DrfService
     tools: ToolsService  # decode, match, check on this context's clock
+    tokens: TokenService  # API tokens for scripts
     close: Callable[[], None] | None = None  # releases the database engine
     settings: Settings | None = None  # the home (lab CA, serve); None: a store only
 
@@ -88,7 +90,8 @@ def _wire(ctx: Context, close: Callable[[], None] | None = None,
           settings: Settings | None = None) -> Services:
     return Services(ctx, ClusterService(ctx), CertificateService(ctx), CsrService(ctx),
                     AuditService(ctx), SecurityService(ctx), AccountService(ctx),
-                    DrfService(ctx), ToolsService(ctx.clock), close, settings)
+                    DrfService(ctx), ToolsService(ctx.clock), TokenService(ctx), close,
+                    settings)
 
 
 def build_lab_ca(settings: Settings, clock: Clock = utc_now) -> LabCaService:

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from tests.integration.conftest import NOW, AnyStore, CertFactory
 from uccerts.domain.keys import PrivateKey
 from uccerts.domain.model import (
+    ApiToken,
     AuditEntry,
     Cluster,
     Distribution,
@@ -341,6 +342,33 @@ def test_accounts(any_store: AnyStore) -> None:
         assert uow.accounts.remove("zed") is True and uow.accounts.remove("zed") is False
         assert uow.accounts.get("ghost") is None
         uow.commit()
+
+
+def test_api_tokens(any_store: AnyStore) -> None:
+    token = ApiToken(sha256="ab" * 32, owner="admin", name="nightly export",
+                     created=NOW, expires=NOW + dt.timedelta(hours=24))
+    with any_store.uow() as uow:
+        assert uow.tokens.get(token.sha256) is None
+        uow.tokens.add(token)
+        with pytest.raises(Refused) as err:
+            uow.tokens.add(token)
+        assert err.value.code == "token-exists"
+        uow.commit()
+    with any_store.uow() as uow:
+        assert uow.tokens.get(token.sha256) == token
+        assert uow.tokens.revoke(token.sha256) is True
+        assert uow.tokens.revoke("cd" * 32) is False
+        uow.commit()
+    with any_store.uow() as uow:
+        stored = uow.tokens.get(token.sha256)
+        assert stored is not None and stored.revoked
+        assert stored.expires == NOW + dt.timedelta(hours=24)
+        assert stored.expires.tzinfo is not None
+    with any_store.uow() as uow:  # not committed: gone
+        uow.tokens.add(ApiToken(sha256="ef" * 32, owner="a", name="", created=NOW,
+                                expires=NOW))
+    with any_store.uow() as uow:
+        assert uow.tokens.get("ef" * 32) is None
 
 
 # ------------------------------------------------------------ unit of work

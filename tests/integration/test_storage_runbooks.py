@@ -355,7 +355,7 @@ def test_a_database_at_0002_upgrades_keeping_its_data(sql_db: Database,
         uow.commit()
 
     upgrade(sql_db.engine)
-    assert current_revision(sql_db.engine) == head_revision() == "0003"
+    assert current_revision(sql_db.engine) == head_revision() == "0004"
     with sql_store.uow() as uow:
         assert [n.hostname for n in uow.clusters.nodes("lab")] == [
             "cucm-pub", "cucm-sub1", "imp-1"]

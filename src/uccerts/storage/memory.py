@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from cryptography import x509
 
 from uccerts.domain.model import (
+    ApiToken,
     AuditEntry,
     Cluster,
     Identity,
@@ -70,6 +71,7 @@ class _State:
     phones: dict[tuple[str, str], PhoneRecord] = field(default_factory=dict)  # (cluster, mac)
     files: dict[str, bytes] = field(default_factory=dict)
     runbooks: dict[int, Runbook] = field(default_factory=dict)  # by id, ids ascending
+    tokens: dict[str, ApiToken] = field(default_factory=dict)  # by sha256
 
     def copy(self) -> _State:
         # Values are frozen dataclasses: copying the containers is a full snapshot.
@@ -77,7 +79,7 @@ class _State:
                       dict(self.csrs), dict(self.trust), list(self.audit),
                       dict(self.settings), dict(self.accounts), self.next_id,
                       dict(self.loads), dict(self.phones), dict(self.files),
-                      dict(self.runbooks))
+                      dict(self.runbooks), dict(self.tokens))
 
 
 class _Repos:
@@ -292,6 +294,24 @@ class MemoryAccountRepo(_Repos):
         return self.s.accounts.pop(username, None) is not None
 
 
+class MemoryApiTokenRepo(_Repos):
+    def add(self, token: ApiToken) -> None:
+        if token.sha256 in self.s.tokens:
+            raise Refused("This token is already stored", code="token-exists")
+        self.s.tokens[token.sha256] = replace(token, created=_utc(token.created),
+                                              expires=_utc(token.expires))
+
+    def get(self, sha256: str) -> ApiToken | None:
+        return self.s.tokens.get(sha256)
+
+    def revoke(self, sha256: str) -> bool:
+        found = self.s.tokens.get(sha256)
+        if found is None:
+            return False
+        self.s.tokens[sha256] = replace(found, revoked=True)
+        return True
+
+
 class MemoryRuntimeRepo(_Repos):
     def loads(self, cluster: str) -> builtins.list[ServiceLoad]:
         order = self.node_order(cluster)
@@ -445,6 +465,7 @@ class MemoryUnitOfWork:
         self.audit: ports.AuditRepo = MemoryAuditRepo(self)
         self.settings: ports.SettingsRepo = MemorySettingsRepo(self)
         self.accounts: ports.AccountRepo = MemoryAccountRepo(self)
+        self.tokens: ports.ApiTokenRepo = MemoryApiTokenRepo(self)
         self.runtime: ports.RuntimeRepo = MemoryRuntimeRepo(self)
         self.phones: ports.PhoneRepo = MemoryPhoneRepo(self)
         self.runbooks: ports.RunbookRepo = MemoryRunbookRepo(self)

@@ -23,6 +23,7 @@ from typing import Protocol
 from cryptography import x509
 
 from uccerts.domain.model import (
+    ApiToken,
     AuditEntry,
     Cluster,
     Identity,
@@ -138,6 +139,18 @@ class AccountRepo(Protocol):
     def remove(self, username: str) -> bool: ...
 
 
+class ApiTokenRepo(Protocol):
+    """API tokens by the SHA-256 of their text (the text itself is never stored)."""
+
+    def add(self, token: ApiToken) -> None:
+        """Raises ``Refused`` (code token-exists) when the hash is already stored."""
+
+    def get(self, sha256: str) -> ApiToken | None: ...
+
+    def revoke(self, sha256: str) -> bool:
+        """Mark the token revoked; False when no such token is stored."""
+
+
 class RuntimeRepo(Protocol):
     """What each service of the running cluster (``serve``) last loaded, by node and
     service name, so that a restarted ``serve`` brings every service back unchanged."""
@@ -231,6 +244,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepo
     settings: SettingsRepo
     accounts: AccountRepo
+    tokens: ApiTokenRepo
     runtime: RuntimeRepo
     phones: PhoneRepo
     runbooks: RunbookRepo

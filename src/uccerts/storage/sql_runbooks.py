@@ -1,4 +1,4 @@
-"""The runbook repository over SQLAlchemy Core (see ``storage.sql`` for the transaction).
+"""The runbook repository over SQLAlchemy Core (see ``storage.sql_tx`` for the transaction).
 
 A runbook is one ``runbooks`` row and its ``runbook_steps`` rows. Reads take two
 statements whatever the number of runbooks (the runbooks, then all their steps in one
@@ -21,7 +21,7 @@ from uccerts.errors import NotFound, Refused
 from uccerts.storage import tables as t
 
 if TYPE_CHECKING:
-    from uccerts.storage.sql import _Tx
+    from uccerts.storage.sql_tx import Tx
 
 
 def runbook_not_found(runbook_id: int) -> NotFound:
@@ -52,7 +52,7 @@ _SELECT = (select(t.runbooks, t.clusters.c.name.label("cluster"))
 
 
 class SqlRunbookRepo:
-    def __init__(self, tx: _Tx) -> None:
+    def __init__(self, tx: Tx) -> None:
         self._tx = tx
 
     def add(self, runbook: Runbook) -> int:

@@ -47,6 +47,7 @@ from sqlalchemy import (
 
 from uccerts.domain.keys import PrivateKey
 from uccerts.domain.model import (
+    ApiToken,
     AuditEntry,
     Cluster,
     Distribution,
@@ -270,6 +271,18 @@ accounts = Table(
     Column("created", UtcDateTime, nullable=False),
 )
 
+# API tokens (``services.tokens``): the SHA-256 of the token text, never the text.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(SHORT), nullable=False, unique=True),
+    Column("owner", String(NAME), nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("expires", UtcDateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)
+
 
 # Regeneration runbooks (domain.md §10) and their numbered steps. Options are JSON
 # text, read whole; a step's output (a PEM chain, a message) is unbounded text.
@@ -476,3 +489,13 @@ def runbook_step_from_row(row: Row[Any]) -> RunbookStep:
     return RunbookStep(n=row.n, node=row.node, action=row.action, detail=row.detail,
                        service=row.service, state=row.state, output=row.output,
                        started=row.started, finished=row.finished)
+
+
+def token_values(token: ApiToken) -> dict[str, Any]:
+    return {"sha256": token.sha256, "owner": token.owner, "name": token.name,
+            "created": token.created, "expires": token.expires, "revoked": token.revoked}
+
+
+def token_from_row(row: Row[Any]) -> ApiToken:
+    return ApiToken(sha256=row.sha256, owner=row.owner, name=row.name, created=row.created,
+                    expires=row.expires, revoked=bool(row.revoked))
