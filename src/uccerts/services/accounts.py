@@ -101,7 +101,7 @@ class AccountService:
         name, role = _check_name(username), _check_role(role)
         digest = hash_password(password)
         with self.ctx.uow() as uow:
-            uow.accounts.add(name, role, digest)
+            uow.accounts.add(name, role, digest, created=self.ctx.clock())
             self.ctx.audit(uow, "", "admin add", "ok", detail=f"{name} ({role})")
             uow.commit()
         return Account(name, role)

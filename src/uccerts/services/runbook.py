@@ -184,7 +184,7 @@ class RunbookService:
                   ) -> None:
         with self.ctx.uow() as uow:
             uow.runbooks.set_step(runbook_id, n, state=state, output=output, started=started,
-                                  finished=finished)
+                                  finished=finished, at=self.ctx.clock())
             uow.commit()
 
     # ------------------------------------------------------------ the steps

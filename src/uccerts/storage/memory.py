@@ -44,7 +44,7 @@ from uccerts.storage.sql_runbooks import (
     step_not_found,
     step_updated_at,
 )
-from uccerts.storage.tables import subject_key
+from uccerts.storage.tables import added_at, subject_key
 
 BUSY_TIMEOUT_S = 30  # as SQLite's busy timeout in storage.engine
 
@@ -243,7 +243,7 @@ class MemoryTrustRepo(_Repos):
             raise Refused(f"{entry.filename} already exists in {entry.store} of {entry.node}",
                           code="trust-file-exists",
                           fix="Delete the existing file first, or store under another name")
-        added = _utc(entry.added) if entry.added else dt.datetime.now(dt.UTC)
+        added = _utc(added_at(entry))
         self.s.trust[key] = replace(entry, node=stored.hostname, added=added)
 
     def delete(self, cluster: str, node: str, store: str, filename: str) -> bool:
@@ -273,7 +273,8 @@ class MemorySettingsRepo(_Repos):
 
 
 class MemoryAccountRepo(_Repos):
-    def add(self, username: str, role: str, password_hash: str) -> None:
+    def add(self, username: str, role: str, password_hash: str, *,
+            created: dt.datetime) -> None:
         if username in self.s.accounts:
             raise Refused(f"Account {username} already exists", code="account-exists")
         self.s.accounts[username] = (role, password_hash)
@@ -430,20 +431,20 @@ class MemoryRunbookRepo(_Repos):
                                               updated=_utc(at))
 
     def set_step(self, runbook_id: int, n: int, *, state: str, output: str | None = None,
-                 started: dt.datetime | None = None, finished: dt.datetime | None = None
-                 ) -> None:
+                 started: dt.datetime | None = None, finished: dt.datetime | None = None,
+                 at: dt.datetime | None = None) -> None:
         old = self.s.runbooks.get(runbook_id)
-        at = next((i for i, s in enumerate(old.steps) if s.n == n), None) if old else None
-        if old is None or at is None:
+        index = next((i for i, s in enumerate(old.steps) if s.n == n), None) if old else None
+        if old is None or index is None:
             raise step_not_found(runbook_id, n)
-        step = old.steps[at]
+        step = old.steps[index]
         step = replace(step, state=state,
                        output=step.output if output is None else output,
                        started=step.started if started is None else _utc(started),
                        finished=step.finished if finished is None else _utc(finished))
         self.s.runbooks[runbook_id] = replace(
-            old, steps=(*old.steps[:at], step, *old.steps[at + 1:]),
-            updated=_utc(step_updated_at(started, finished)))
+            old, steps=(*old.steps[:index], step, *old.steps[index + 1:]),
+            updated=_utc(step_updated_at(started, finished, at) or old.updated))
 
     def lock(self, runbook_id: int) -> None:
         # Units of work are already serialised; only the existence check remains.

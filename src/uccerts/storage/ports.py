@@ -125,7 +125,8 @@ class SettingsRepo(Protocol):
 class AccountRepo(Protocol):
     """Platform administrator accounts (role "read-only" or "read-write")."""
 
-    def add(self, username: str, role: str, password_hash: str) -> None:
+    def add(self, username: str, role: str, password_hash: str, *,
+            created: dt.datetime) -> None:
         """Raises ``Refused`` (code account-exists) when the name is taken."""
 
     def get(self, username: str) -> tuple[str, str] | None:
@@ -224,12 +225,12 @@ class RunbookRepo(Protocol):
         (runbook-not-found)."""
 
     def set_step(self, runbook_id: int, n: int, *, state: str, output: str | None = None,
-                 started: dt.datetime | None = None, finished: dt.datetime | None = None
-                 ) -> None:
+                 started: dt.datetime | None = None, finished: dt.datetime | None = None,
+                 at: dt.datetime | None = None) -> None:
         """Update step ``n``: its state, and output, started and finished where given
         (None leaves them unchanged). The runbook's ``updated`` becomes ``finished``,
-        else ``started``, else now. Raises ``NotFound`` (runbook-step-not-found) when the
-        runbook or the step is missing."""
+        else ``started``, else ``at`` (the use case's now), else stays. Raises
+        ``NotFound`` (runbook-step-not-found) when the runbook or the step is missing."""
 
     def lock(self, runbook_id: int) -> None:
         """Hold the runbook against other writers until this unit of work ends

@@ -50,11 +50,11 @@ class SqlAccountRepo:
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
 
-    def add(self, username: str, role: str, password_hash: str) -> None:
+    def add(self, username: str, role: str, password_hash: str, *,
+            created: dt.datetime) -> None:
         self._tx.execute(
             t.accounts.insert().values(username=username, role=role,
-                                       password_hash=password_hash,
-                                       created=dt.datetime.now(dt.UTC)),
+                                       password_hash=password_hash, created=created),
             conflict=Refused(f"Account {username} already exists", code="account-exists"))
 
     def get(self, username: str) -> tuple[str, str] | None:

@@ -39,12 +39,11 @@ def step_given_twice(n: int) -> Refused:
                    fix="Number the steps of a runbook uniquely")
 
 
-def step_updated_at(started: dt.datetime | None, finished: dt.datetime | None
-                    ) -> dt.datetime:
-    """The runbook's ``updated`` after a step change (``RunbookRepo.set_step``)."""
-    if finished is not None:
-        return finished
-    return started if started is not None else dt.datetime.now(dt.UTC)
+def step_updated_at(started: dt.datetime | None, finished: dt.datetime | None,
+                    at: dt.datetime | None) -> dt.datetime | None:
+    """The runbook's ``updated`` after a step change (``RunbookRepo.set_step``); None:
+    unchanged. The store reads no clock: the times come from the use case."""
+    return finished or started or at
 
 
 _SELECT = (select(t.runbooks, t.clusters.c.name.label("cluster"))
@@ -107,8 +106,8 @@ class SqlRunbookRepo:
             raise runbook_not_found(runbook_id)
 
     def set_step(self, runbook_id: int, n: int, *, state: str, output: str | None = None,
-                 started: dt.datetime | None = None, finished: dt.datetime | None = None
-                 ) -> None:
+                 started: dt.datetime | None = None, finished: dt.datetime | None = None,
+                 at: dt.datetime | None = None) -> None:
         values: dict[str, Any] = {"state": state}
         for name, value in (("output", output), ("started", started),
                             ("finished", finished)):
@@ -119,8 +118,10 @@ class SqlRunbookRepo:
         ).values(**values))
         if done.rowcount == 0:
             raise step_not_found(runbook_id, n)
-        self._tx.execute(t.runbooks.update().where(t.runbooks.c.id == runbook_id)
-                         .values(updated=step_updated_at(started, finished)))
+        updated = step_updated_at(started, finished, at)
+        if updated is not None:
+            self._tx.execute(t.runbooks.update().where(t.runbooks.c.id == runbook_id)
+                             .values(updated=updated))
 
     def lock(self, runbook_id: int) -> None:
         found = self._tx.execute(select(t.runbooks.c.id).where(t.runbooks.c.id == runbook_id)

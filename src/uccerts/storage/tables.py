@@ -65,6 +65,7 @@ from uccerts.domain.model import (
 from uccerts.domain.names import common_name
 from uccerts.domain.purposes import KeyType, Role
 from uccerts.domain.truststore import store_key
+from uccerts.errors import UccertsError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -419,7 +420,16 @@ def trust_values(e: TrustEntry) -> dict[str, Any]:
     return {**_cert_values(cert), "store": e.store, "filename": e.filename,
             "filename_key": e.filename.lower(), "subject_cn": store_key(cert),
             "subject_hash": subject_key(cert.subject), "description": e.description,
-            "added": e.added or dt.datetime.now(dt.UTC)}
+            "added": added_at(e)}
+
+
+def added_at(e: TrustEntry) -> dt.datetime:
+    """When the entry was added: the use case stamps it (the store reads no clock)."""
+    if e.added is None:
+        raise UccertsError(f"Trust entry {e.filename} has no time it was added",
+                           code="trust-entry-undated",
+                           fix="Stamp TrustEntry.added with the context's clock")
+    return e.added
 
 
 def trust_from_row(row: Row[Any]) -> TrustEntry:
