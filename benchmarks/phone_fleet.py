@@ -74,6 +74,7 @@ from uccerts.runtime.phones import Fleet
 from uccerts.runtime.ports import Database, PhoneTrust
 from uccerts.runtime.supervisor import CALLMANAGER, Supervisor
 from uccerts.runtime.tlsctx import pinning_client_context, server_context
+from uccerts.services.clock import utc_now
 from uccerts.services.context import resolve_cluster
 from uccerts.services.serve import node_plan
 from uccerts.services.serve_store import StoreHooks
@@ -246,7 +247,8 @@ async def run_cluster(services_home: Path, phones: int, runs: int, octet: int) -
             rss0 = trim_rss() or rss_bytes()
             tracemalloc.start()
             before = tracemalloc.take_snapshot()
-            fleet = Fleet(await db.run(hooks.phones), supervisor.endpoint, persist)
+            fleet = Fleet(await db.run(hooks.phones), supervisor.endpoint, persist,
+                          clock=utc_now)
             supervisor.phones = fleet
             await supervisor.start_all(await db.run(hooks.saved_loads))
             began = time.perf_counter()

@@ -95,6 +95,7 @@ from uccerts.runtime.phones import Fleet
 from uccerts.runtime.ports import Database, PhoneTrust
 from uccerts.runtime.supervisor import Supervisor
 from uccerts.services.ca import LabCaService
+from uccerts.services.clock import utc_now
 from uccerts.services.context import resolve_cluster
 from uccerts.services.control import Blocking
 from uccerts.services.serve import LocalControl, node_plan
@@ -187,7 +188,8 @@ class Runtime:
 
         # As serve does: the fleet first (TFTP routes config requests through it),
         # then the services, then the phones' boot.
-        fleet = self._fleet = Fleet(await db.run(hooks.phones), supervisor.endpoint, persist)
+        fleet = self._fleet = Fleet(await db.run(hooks.phones), supervisor.endpoint,
+                                         persist, clock=utc_now)
         supervisor.phones = fleet
         self._ops = TimedControl(supervisor, fleet, hooks, db)
         self._ops.calls = self.calls

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -9,21 +10,26 @@ from typing import TYPE_CHECKING
 
 from uccerts.config import Settings
 from uccerts.domain.runbook import CaKind
-from uccerts.errors import SystemFailure
+from uccerts.errors import SystemFailure, UsageError
 from uccerts.services.accounts import AccountService
 from uccerts.services.audit import AuditService
 from uccerts.services.certificates import CertificateService
 from uccerts.services.cluster import ClusterService
-from uccerts.services.context import Context, KeyFactory
+from uccerts.services.context import Clock, Context, KeyFactory, utc_now
 from uccerts.services.csrs import CsrService
+from uccerts.services.drf import DrfService
 from uccerts.services.security import SecurityService
+from uccerts.services.tokens import TokenService
+from uccerts.services.tools import ToolsService
 from uccerts.storage.ports import UowFactory
 
 if TYPE_CHECKING:
     from uccerts.domain.runbook_options import RunbookOptions
+    from uccerts.services.ca import LabCaService
     from uccerts.services.control import Blocking
     from uccerts.services.runbook import RunbookService
     from uccerts.services.runbook_ca import Enrollment
+    from uccerts.services.serve import ServeService
 
 
 @dataclass(frozen=True)
@@ -35,12 +41,38 @@ class Services:
     audit: AuditService
     security: SecurityService
     accounts: AccountService
+    drf: DrfService
+    tools: ToolsService  # decode, match, check on this context's clock
+    tokens: TokenService  # API tokens for scripts
     close: Callable[[], None] | None = None  # releases the database engine
+    settings: Settings | None = None  # the home (lab CA, serve); None: a store only
 
     def acting_as(self, actor: str, source: str) -> Services:
         """The same use cases, audited as ``actor`` from ``source`` (a web user, an API
         client): cheap, nothing is opened."""
-        return _wire(replace(self.ctx, actor=actor, source=source), self.close)
+        return _wire(replace(self.ctx, actor=actor, source=source), self.close,
+                     self.settings)
+
+    @property
+    def lab_ca(self) -> LabCaService:
+        """The lab CA of the home, on this context's clock."""
+        return build_lab_ca(self._home(), self.ctx.clock)
+
+    def serve(self) -> ServeService:
+        """The whole cluster of this store running in this process (``uccerts serve``)."""
+        from uccerts.services.serve import ServeService
+
+        return ServeService(self.ctx, self._home().home)
+
+    def now(self) -> dt.datetime:
+        """The context's clock: what a face shows as "now" (never its own clock)."""
+        return self.ctx.clock()
+
+    def _home(self) -> Settings:
+        if self.settings is None:
+            raise UsageError("These services were built without a home folder",
+                             code="no-home", fix="Build them with build_services(settings)")
+        return self.settings
 
     def dispose(self) -> None:
         if self.close is not None:
@@ -56,9 +88,19 @@ def build_from_uow(uow: UowFactory, *, actor: str = "system", source: str = "cli
     return _wire(ctx)
 
 
-def _wire(ctx: Context, close: Callable[[], None] | None = None) -> Services:
+def _wire(ctx: Context, close: Callable[[], None] | None = None,
+          settings: Settings | None = None) -> Services:
     return Services(ctx, ClusterService(ctx), CertificateService(ctx), CsrService(ctx),
-                    AuditService(ctx), SecurityService(ctx), AccountService(ctx), close)
+                    AuditService(ctx), SecurityService(ctx), AccountService(ctx),
+                    DrfService(ctx), ToolsService(ctx.clock), TokenService(ctx), close,
+                    settings)
+
+
+def build_lab_ca(settings: Settings, clock: Clock = utc_now) -> LabCaService:
+    """The lab CA of a home, without opening its database (``uccerts ca``)."""
+    from uccerts.services.ca import LabCaService
+
+    return LabCaService(settings, clock)
 
 
 def build_services(settings: Settings, *, actor: str = "system", source: str = "cli",
@@ -81,7 +123,7 @@ def build_services(settings: Settings, *, actor: str = "system", source: str = "
         raise
     services = build_from_uow(store.uow, actor=actor, source=source, cluster=cluster,
                               read=store.reader)
-    return replace(services, close=engine.dispose)
+    return replace(services, close=engine.dispose, settings=settings)
 
 
 def build_runbooks(settings: Settings | None, services: Services, control: Blocking | None,
@@ -92,13 +134,12 @@ def build_runbooks(settings: Settings | None, services: Services, control: Block
     reach a CA."""
     from uccerts.enroll.issued import Issued
     from uccerts.enroll.labca import SignOptions
-    from uccerts.services.ca import LabCaService
     from uccerts.services.runbook import RunbookService
     from uccerts.services.runbook_ca import AcmeEnrollment, LabEnrollment, ManualEnrollment
 
     def lab_sign(csr_pem: bytes) -> Issued:
         assert settings is not None
-        bundle = LabCaService(settings, services.ctx.clock).sign(csr_pem, SignOptions())
+        bundle = build_lab_ca(settings, services.ctx.clock).sign(csr_pem, SignOptions())
         return Issued(bundle.leaf, (bundle.intermediate,), bundle.root)
 
     def enrollment(kind: CaKind, options: RunbookOptions) -> Enrollment:

@@ -9,6 +9,7 @@ each face maps errors once, never ad hoc per command. Errors carry data, never l
     ├── UsageError                   exit 2, HTTP 400  (a bad flag, name or value)
     │   └── NotFound                 exit 2, HTTP 404  (unknown cluster, node, purpose, file)
     ├── InvalidInput                 exit 1, HTTP 400  (a file or value that cannot be used)
+    │   └── UnreadableInput          exit 1, HTTP 400  (names which input of several)
     ├── Unauthorized                 exit 1, HTTP 401  (no identity, or a wrong password)
     ├── Forbidden                    exit 1, HTTP 403  (an identity without the right)
     ├── Refused                      exit 1, HTTP 409  (the operation was refused)
@@ -78,6 +79,17 @@ class InvalidInput(UccertsError):
     exit_code = 1
     http_status = 400
     default_code = "invalid-input"
+
+
+class UnreadableInput(InvalidInput):
+    """One of several inputs (``field``, the ``index``-th of its kind) cannot be read;
+    the offline check says which, each face in its own words (a CLI option, a form
+    field). Keeps the code, message and fix of the error it wraps."""
+
+    def __init__(self, cause: InvalidInput, field: str, index: int = 0) -> None:
+        super().__init__(cause.message, code=cause.code, fix=cause.fix, detail=cause.detail)
+        self.field = field
+        self.index = index
 
 
 class Unauthorized(UccertsError):

@@ -25,6 +25,7 @@ from uccerts.domain.purposes import SERVICES
 from uccerts.runtime.phones import Fleet
 from uccerts.runtime.ports import Database, PhoneTrust
 from uccerts.runtime.supervisor import Supervisor
+from uccerts.services.clock import utc_now
 from uccerts.services.serve import node_plan
 from uccerts.services.serve_store import StoreHooks
 from uccerts.storage.ports import UowFactory
@@ -190,7 +191,8 @@ async def running(services: Services, *, saved: Sequence[ServiceLoad] | None = N
     async def persist(updates: Sequence[PhoneTrust]) -> None:
         await db.run(hooks.save_phone_trust, updates)
 
-    fleet = Fleet(await bounded(db.run(hooks.phones)), supervisor.endpoint, persist)
+    fleet = Fleet(await bounded(db.run(hooks.phones)), supervisor.endpoint, persist,
+                  clock=utc_now)
     supervisor.phones = fleet
     run = Running(supervisor, fleet, hooks, db, warnings)
     try:

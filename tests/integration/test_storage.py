@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Protocol
 
 import pytest
@@ -11,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from tests.integration.conftest import NOW, AnyStore, CertFactory
 from uccerts.domain.keys import PrivateKey
 from uccerts.domain.model import (
+    ApiToken,
     AuditEntry,
     Cluster,
     Distribution,
@@ -68,7 +70,7 @@ def pending(certs: CertFactory, host: str = "cucm-pub", purpose: str = "tomcat")
 def trust_entry(certs: CertFactory, cn: str, filename: str | None = None,
                 host: str = "cucm-pub", store: str = "tomcat-trust") -> TrustEntry:
     return TrustEntry(node=host, store=store, filename=filename or f"{cn}.pem",
-                      certificate=certs.ca(cn).cert, description="CA")
+                      certificate=certs.ca(cn).cert, description="CA", added=NOW)
 
 
 # ------------------------------------------------------------------- clusters
@@ -326,10 +328,10 @@ def test_settings_put_replaces(any_store: AnyStore) -> None:
 
 def test_accounts(any_store: AnyStore) -> None:
     with any_store.uow() as uow:
-        uow.accounts.add("zed", "read-only", "h1")
-        uow.accounts.add("admin", "read-write", "h2")
+        uow.accounts.add("zed", "read-only", "h1", created=NOW)
+        uow.accounts.add("admin", "read-write", "h2", created=NOW)
         with pytest.raises(Refused) as err:
-            uow.accounts.add("admin", "read-only", "h3")
+            uow.accounts.add("admin", "read-only", "h3", created=NOW)
         assert err.value.code == "account-exists"
         uow.commit()
     with any_store.uow() as uow:
@@ -343,6 +345,42 @@ def test_accounts(any_store: AnyStore) -> None:
         uow.commit()
 
 
+def test_the_store_reads_no_clock_a_trust_entry_needs_its_time(
+        any_store: AnyStore, certs: CertFactory) -> None:
+    make_cluster(any_store)
+    undated = replace(trust_entry(certs, "Undated"), added=None)
+    with any_store.uow() as uow, pytest.raises(UccertsError) as err:
+        uow.trust.add("lab", undated)
+    assert err.value.code == "trust-entry-undated"
+
+
+def test_api_tokens(any_store: AnyStore) -> None:
+    token = ApiToken(sha256="ab" * 32, owner="admin", name="nightly export",
+                     created=NOW, expires=NOW + dt.timedelta(hours=24))
+    with any_store.uow() as uow:
+        assert uow.tokens.get(token.sha256) is None
+        uow.tokens.add(token)
+        with pytest.raises(Refused) as err:
+            uow.tokens.add(token)
+        assert err.value.code == "token-exists"
+        uow.commit()
+    with any_store.uow() as uow:
+        assert uow.tokens.get(token.sha256) == token
+        assert uow.tokens.revoke(token.sha256) is True
+        assert uow.tokens.revoke("cd" * 32) is False
+        uow.commit()
+    with any_store.uow() as uow:
+        stored = uow.tokens.get(token.sha256)
+        assert stored is not None and stored.revoked
+        assert stored.expires == NOW + dt.timedelta(hours=24)
+        assert stored.expires.tzinfo is not None
+    with any_store.uow() as uow:  # not committed: gone
+        uow.tokens.add(ApiToken(sha256="ef" * 32, owner="a", name="", created=NOW,
+                                expires=NOW))
+    with any_store.uow() as uow:
+        assert uow.tokens.get("ef" * 32) is None
+
+
 # ------------------------------------------------------------ unit of work
 
 
@@ -354,7 +392,7 @@ def test_leaving_without_commit_rolls_everything_back(any_store: AnyStore,
         uow.csrs.put("lab", pending(certs))
         uow.trust.add("lab", trust_entry(certs, "Root"))
         uow.settings.put("k", b"v")
-        uow.accounts.add("a", "read-only", "h")
+        uow.accounts.add("a", "read-only", "h", created=NOW)
         uow.audit.add(AuditEntry(at=NOW, actor="x", action="y", outcome="ok"))
         uow.clusters.add(Cluster(name="lab2", domain="d"), [node("n")])
     with any_store.uow() as uow:
@@ -401,7 +439,7 @@ def test_by_subject_compares_names_as_rfc5280_does(any_store: AnyStore,
     with any_store.uow() as uow:
         uow.trust.add("lab", TrustEntry(node="cucm-pub", store="tomcat-trust",
                                         filename="r.pem", certificate=stored.cert,
-                                        description=""))
+                                        description="", added=NOW))
         found = uow.trust.by_subject("lab", "cucm-pub", "tomcat-trust",
                                      name("example root", "EXAMPLE INC"))
         assert [e.filename for e in found] == ["r.pem"]

@@ -122,14 +122,19 @@ def test_set_step_changes_only_what_is_given(any_store: AnyStore) -> None:
         "done", "-----BEGIN CERT", t1, t2)
     assert get(any_store, rid).updated == t2
 
-    # Only the state: output, times kept; ``updated`` is now (no time was given).
-    earliest = dt.datetime.now(dt.UTC)
+    # Only the state: output, times kept; ``updated`` is the use case's ``at`` (the
+    # store reads no clock), and stays as it was when no time at all is given.
+    t3 = T0 + dt.timedelta(minutes=3)
     with any_store.uow() as uow:
-        uow.runbooks.set_step(rid, 2, state="failed")
+        uow.runbooks.set_step(rid, 2, state="failed", at=t3)
         uow.commit()
     again = get(any_store, rid)
     assert again.steps[1] == replace(step, state="failed")
-    assert earliest <= again.updated <= dt.datetime.now(dt.UTC)
+    assert again.updated == t3
+    with any_store.uow() as uow:
+        uow.runbooks.set_step(rid, 2, state="pending")
+        uow.commit()
+    assert get(any_store, rid).updated == t3
     with any_store.uow() as uow:
         uow.runbooks.set_step(rid, 2, state="done", output="")  # "" is a value, not "unchanged"
         uow.commit()
@@ -355,7 +360,7 @@ def test_a_database_at_0002_upgrades_keeping_its_data(sql_db: Database,
         uow.commit()
 
     upgrade(sql_db.engine)
-    assert current_revision(sql_db.engine) == head_revision() == "0003"
+    assert current_revision(sql_db.engine) == head_revision() == "0004"
     with sql_store.uow() as uow:
         assert [n.hostname for n in uow.clusters.nodes("lab")] == [
             "cucm-pub", "cucm-sub1", "imp-1"]

@@ -96,7 +96,7 @@ def test_by_subject_matches_names_as_rfc5280_compares_them(store: MemoryStore) -
     stored = _cert(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Example  Root CA")]))
     with store.uow() as uow:
         uow.trust.add("lab", TrustEntry(node="pub", store="tomcat-trust", filename="r.pem",
-                                        certificate=stored, description=""))
+                                        certificate=stored, description="", added=NOW))
         asked = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example root ca")])
         assert len(uow.trust.by_subject("lab", "pub", "tomcat-trust", asked)) == 1
         other = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Example Root CA 2")])

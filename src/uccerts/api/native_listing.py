@@ -53,8 +53,7 @@ class Marker:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _read(self) -> Hashable:
-        with self._services.ctx.read() as uow:
-            return tuple(uow.audit.list(None, MARKER_DEPTH))
+        return self._services.audit.change_marker(MARKER_DEPTH)
 
     async def current(self) -> Hashable:
         loop = asyncio.get_running_loop()

@@ -1,20 +1,11 @@
-"""API tokens for scripts: ``POST /api/v1/auth/tokens`` then ``Authorization: Bearer``.
+"""API token routes: ``POST /api/v1/auth/tokens`` then ``Authorization: Bearer``.
 
-A token is 32 random bytes shown once; the database keeps only its SHA-256 (in the
-settings table, key ``api-token:<sha256>``), with the account it acts as and when it
-expires. Kept in the database rather than in memory so that a token works on every
-node's API and survives a restart of Cisco Tomcat or of ``serve`` (a script that
-restarts Tomcat must not lose its credentials half-way). The account's role is read
-at each use: removing the account ends its tokens.
+The use case (issue, verify, revoke; stored as SHA-256 only) is ``services.tokens``;
+this module maps it to HTTP: principals in, status codes out.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
-import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
@@ -24,102 +15,28 @@ from uccerts.api.native_auth import Caller, bearer_token
 from uccerts.api.native_models import TokenIn, TokenOut
 from uccerts.errors import Forbidden, UsageError
 from uccerts.http.security import Principal
-from uccerts.services.context import resolve_cluster
-from uccerts.services.views import iso
+from uccerts.services.tokens import Issued
 
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
 
-KEY_PREFIX = "api-token:"
-TOKEN_PREFIX = "ucc_"
-MAX_TTL_HOURS = 24 * 365
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Issued:
-    token: str
-    user: str
-    role: str
-    expires: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"token": self.token, "token_type": "Bearer", "user": self.user,
-                "role": self.role, "expires": self.expires}
-
 
 class TokenStore:
+    """What the authentication gate and the routes ask of tokens, as principals."""
+
     def __init__(self, services: Services) -> None:
         self._services = services
 
     def issue(self, principal: Principal, ttl_hours: int, description: str = "") -> Issued:
-        if not 1 <= ttl_hours <= MAX_TTL_HOURS:
-            raise UsageError(f"ttl_hours {ttl_hours} is out of range", code="invalid-ttl",
-                             fix=f"Give 1 to {MAX_TTL_HOURS} hours")
         acting = self._services.acting_as(principal.username, "api")
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        now = acting.ctx.clock()
-        expires = now + dt.timedelta(hours=ttl_hours)
-        record = {"user": principal.username, "created": iso(now), "expires": iso(expires),
-                  "description": description[:200], "revoked": False}
-        with acting.ctx.uow() as uow:
-            cluster = resolve_cluster(uow, acting.ctx.cluster).name
-            uow.settings.put(KEY_PREFIX + digest(token), json.dumps(record).encode())
-            acting.ctx.audit(uow, cluster, "api token create", "ok",
-                             detail=f"expires {iso(expires)}"
-                                    + (f"; {description[:200]}" if description else ""))
-            uow.commit()
-        return Issued(token, principal.username, principal.role, iso(expires))
+        return acting.tokens.issue(principal.role, ttl_hours, description)
 
     def verify(self, token: str) -> Principal | None:
-        """The principal a token acts as, or None (unknown, expired, revoked, or its
-        account is gone)."""
-        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-            return None
-        ctx = self._services.ctx
-        with ctx.read() as uow:
-            raw = uow.settings.get(KEY_PREFIX + digest(token))
-            record = _record(raw)
-            if record is None or record.get("revoked") or _expired(record, ctx.clock()):
-                return None
-            found = uow.accounts.get(str(record.get("user", "")))
-        if found is None:
-            return None
-        return Principal(str(record["user"]), found[0], "token")
+        owner = self._services.tokens.verify(token)
+        return None if owner is None else Principal(owner.user, owner.role, "token")
 
     def revoke(self, token: str, principal: Principal) -> None:
-        acting = self._services.acting_as(principal.username, "api")
-        key = KEY_PREFIX + digest(token)
-        with acting.ctx.uow() as uow:
-            record = _record(uow.settings.get(key))
-            if record is None:
-                return
-            record["revoked"] = True
-            uow.settings.put(key, json.dumps(record).encode())
-            cluster = resolve_cluster(uow, acting.ctx.cluster).name
-            acting.ctx.audit(uow, cluster, "api token revoke", "ok")
-            uow.commit()
-
-
-def _record(raw: bytes | None) -> dict[str, object] | None:
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _expired(record: dict[str, object], now: dt.datetime) -> bool:
-    try:
-        expires = dt.datetime.fromisoformat(str(record.get("expires", "")))
-    except ValueError:
-        return True
-    return expires <= now
+        self._services.acting_as(principal.username, "api").tokens.revoke(token)
 
 
 # ------------------------------------------------------------------ routes

@@ -32,14 +32,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ca_app, name="ca")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _service(settings: Settings) -> LabCaService:
-    from uccerts.services.ca import LabCaService
+    from uccerts.bootstrap import build_lab_ca
 
-    return LabCaService(settings, _now)
+    return build_lab_ca(settings)
 
 
 def _iso(moment: datetime) -> str:

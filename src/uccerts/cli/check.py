@@ -8,7 +8,7 @@ every command's start-up pays for what this module imports at the top.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import typer
@@ -17,8 +17,6 @@ from uccerts.cli.common import emit_json, handled, read_input, say, warn
 from uccerts.cli.output import write_findings
 
 if TYPE_CHECKING:
-    from cryptography import x509
-
     from uccerts.domain.checks import UploadVerdict
     from uccerts.domain.findings import Finding
     from uccerts.domain.purposes import Purpose
@@ -70,43 +68,26 @@ def _run(purpose_name: str, csr_file: str, cert_file: str, ca_files: Sequence[st
          san_match: str, strict: bool) -> tuple[str, UploadVerdict]:
     """(canonical purpose name, verdict). Unreadable files become finding #1 of §5
     (or its CSR twin), reported in the findings' shape like every other problem."""
-    from datetime import UTC, datetime
+    from uccerts.domain.checks import UploadVerdict
+    from uccerts.errors import UnreadableInput, UsageError
+    from uccerts.services.tools import ToolsService, parse_san_match
 
-    from uccerts.domain import codec
-    from uccerts.domain.checks import UploadVerdict, check_identity_upload
-    from uccerts.domain.model import SanMatch
-    from uccerts.domain.purposes import purpose as find_purpose
-    from uccerts.errors import InvalidInput, UsageError
-
-    p = find_purpose(purpose_name)
-    try:
-        match = SanMatch(san_match.strip().lower())
-    except ValueError:
-        raise UsageError(f"Unknown --san-match '{san_match}'", code="usage",
-                         fix="Use exact or superset") from None
+    tools = ToolsService()  # offline: no home, the system clock
+    p = tools.check_purpose(purpose_name)
+    parse_san_match(san_match)  # a usage error before any file is read
     if [cert_file, csr_file, *ca_files].count("-") > 1:
         raise UsageError("Only one file can be read from standard input (-)", code="usage",
                          fix="Give the other files by path")
-    option, path = "--cert", cert_file
     try:
-        certs = codec.load_certificates(read_input(cert_file))
-        option, path = "--csr", csr_file
-        pending = codec.load_csr(read_input(csr_file))
-        store: list[x509.Certificate] = []
-        for path in ca_files:
-            option = "--ca"
-            store += codec.load_certificates(read_input(path))
-    except InvalidInput as err:
+        checked = tools.check(p.name, certificate=read_input(cert_file),
+                              csr=read_input(csr_file),
+                              ca=[read_input(path) for path in ca_files],
+                              san_match=san_match, strict=strict)
+    except UnreadableInput as err:
+        option, path = {"certificate": ("--cert", cert_file), "csr": ("--csr", csr_file)
+                        }.get(err.field, ("--ca", ca_files[err.index] if ca_files else ""))
         return p.name, UploadVerdict(None, (), (), (_file_finding(err, option, path, p),))
-    verdict = check_identity_upload(p, certs, pending, _lookup(store), now=datetime.now(UTC),
-                                    san_match=match, strict=strict)
-    return p.name, verdict
-
-
-def _lookup(store: Sequence[x509.Certificate]) -> Callable[[x509.Name], list[x509.Certificate]]:
-    def trusted(name: x509.Name) -> list[x509.Certificate]:
-        return [c for c in store if c.subject == name]
-    return trusted
+    return checked.purpose, checked.verdict
 
 
 def _file_finding(err: InvalidInput, option: str, path: str, p: Purpose) -> Finding:

@@ -21,9 +21,7 @@ _JSON = typer.Option(False, "--json", help="Print one JSON document")
 
 
 def _service(ctx: typer.Context) -> DrfService:
-    from uccerts.services.drf import DrfService
-
-    return DrfService(state(ctx).services().ctx)
+    return state(ctx).services().drf
 
 
 def _show(result: BackupStatus, as_json: bool, text: str) -> None:

@@ -39,23 +39,13 @@ def _guarded(as_json: bool, work: Callable[[], int]) -> int:
 
 def decode(file: str, as_json: bool) -> int:
     def work() -> int:
-        from uccerts.domain import codec
-        from uccerts.domain.inspect import (
-            CsrSummary,
-            render_text,
-            summarize_certificate,
-            summarize_csr,
-        )
+        from uccerts.domain.inspect import render_text
+        from uccerts.services.tools import ToolsService
 
-        loaded = codec.load_certificates_or_csr(read_input(file))
-        summaries: list[CsrSummary]
-        if isinstance(loaded, list):
-            summaries = [summarize_certificate(c) for c in loaded]
-        else:
-            summaries = [summarize_csr(loaded)]
+        decoded = ToolsService().decode(read_input(file))
+        summaries = decoded.summaries
         if as_json:
-            docs = [s.to_dict() for s in summaries]
-            emit_json(docs[0] if len(docs) == 1 else docs)
+            emit_json(decoded.to_json())
             return 0
         for n, summary in enumerate(summaries, 1):
             if n > 1:
@@ -70,12 +60,7 @@ def decode(file: str, as_json: bool) -> int:
 
 def match(cert: str, key: str | None, csr: str | None, as_json: bool) -> int:
     def work() -> int:
-        from uccerts.domain import codec
-        from uccerts.domain.inspect import (
-            leaf_of,
-            match_certificate_csr,
-            match_certificate_key,
-        )
+        from uccerts.services.tools import ToolsService
 
         if (key is None) == (csr is None):
             raise UsageError("Give exactly one of --key FILE and --csr FILE", code="usage",
@@ -83,13 +68,9 @@ def match(cert: str, key: str | None, csr: str | None, as_json: bool) -> int:
         if [cert, key, csr].count("-") > 1:
             raise UsageError("Only one file can be read from standard input (-)",
                              code="usage")
-        certificate = leaf_of(codec.load_certificates(read_input(cert)))
-        if key is not None:
-            result = match_certificate_key(certificate,
-                                           codec.load_private_key(read_input(key)))
-        else:
-            assert csr is not None  # exactly one of the two, checked above
-            result = match_certificate_csr(certificate, codec.load_csr(read_input(csr)))
+        result = ToolsService().match(
+            read_input(cert), key=None if key is None else read_input(key),
+            csr=None if csr is None else read_input(csr))
         if as_json:
             emit_json(result.to_dict())
         elif result.match:

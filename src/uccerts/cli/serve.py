@@ -55,10 +55,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _serve(ctx: typer.Context, services: Services, as_json: bool) -> None:
-    from uccerts.services.serve import ServeService
-
-    home = state(ctx).settings().home
-
     def ready(running: Running) -> None:
         if as_json:
             # One line, flushed: a supervisor reading stdout knows it is up.
@@ -75,7 +71,7 @@ def _serve(ctx: typer.Context, services: Services, as_json: bool) -> None:
              "without them. Start it as `uccerts` or `python -m uccerts`.")
     web = None if factory is None else _node_apps(factory, services, state(ctx).settings())
     try:
-        ServeService(services.ctx, home).run(ready=ready, warn=warn, web=web)
+        services.serve().run(ready=ready, warn=warn, web=web)
     finally:
         services.dispose()
     if not as_json:

@@ -218,3 +218,16 @@ class Runbook:
     updated: dt.datetime
     steps: tuple[RunbookStep, ...] = ()
     message: str = ""  # last failure or waiting reason
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A stored API token: only the SHA-256 of the secret, the account it acts as, and
+    its life. The account's role is not kept: it is read at each use."""
+
+    sha256: str  # lower-case hex of the token text
+    owner: str  # the account's username
+    name: str  # what the caller said it is for (may be empty)
+    created: dt.datetime
+    expires: dt.datetime
+    revoked: bool = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 from uccerts.domain.control import PhoneState  # one set of states, the port's
@@ -17,7 +18,8 @@ HISTORY = 3600  # samples kept: an hour of one-second changes
 
 
 class Monitor:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
+        self._clock = clock  # the wall clock of the samples' "at" (the services' clock)
         self.counts: Counter[tuple[str, PhoneState]] = Counter()
         self._history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         self._changed = True
@@ -45,7 +47,7 @@ class Monitor:
         if not self._changed:
             return
         self._changed = False
-        self._history.append({"at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        self._history.append({"at": self._clock().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                               "by_state": self.by_state(), "by_node": self.by_node()})
 
     def history(self) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ phones that accepted the same ITL share one parsed value.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -93,9 +94,9 @@ def _same(a: TrustList | None, b: TrustList | None) -> bool:
 
 class Fleet:
     def __init__(self, setups: Iterable[PhoneSetup], directory: Directory, persist: Persist,
-                 *, concurrency: int = CONCURRENCY) -> None:
+                 *, clock: Callable[[], dt.datetime], concurrency: int = CONCURRENCY) -> None:
         self._directory, self._persist_batch = directory, persist
-        self.monitor = Monitor()
+        self.monitor = Monitor(clock)
         self._phones: dict[str, Phone] = {}
         for setup in setups:
             phone = Phone(setup, _load(setup.itl, "ITL"), _load(setup.ctl, "CTL"))

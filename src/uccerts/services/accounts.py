@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -92,7 +93,7 @@ class AccountService:
             found = uow.accounts.get(username)
         if found is None:
             # Same cost as a real check: the answer time does not tell which names exist.
-            verify_password(password, _DUMMY_HASH)
+            verify_password(password, _dummy_hash())
             return None
         role, stored = found
         return Account(username, AccountRole(role)) if verify_password(password, stored) else None
@@ -110,7 +111,7 @@ class AccountService:
         name, role = _check_name(username), _check_role(role)
         digest = hash_password(password)
         with self.ctx.uow() as uow:
-            uow.accounts.add(name, role, digest)
+            uow.accounts.add(name, role, digest, created=self.ctx.clock())
             self.ctx.audit(uow, "", "admin add", "ok", detail=f"{name} ({role})")
             uow.commit()
         return Account(name, role)
@@ -140,4 +141,9 @@ class AccountService:
             uow.commit()
 
 
-_DUMMY_HASH = hash_password("not-a-real-password-0")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist, so that an unknown
+    name costs as long as a wrong password. Made on first use, not at import: every
+    CLI start imports this module and most never log anyone in (~50 ms saved)."""
+    return hash_password("not-a-real-password-0")

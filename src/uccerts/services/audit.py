@@ -28,3 +28,17 @@ class AuditService:
         with self.ctx.read() as uow:
             cluster = resolve_cluster(uow, self.ctx.cluster)
             return uow.audit.list(cluster.name, limit)
+
+    def change_marker(self, depth: int) -> tuple[AuditEntry, ...]:
+        """The newest ``depth`` entries of every cluster: every change is written with
+        its audit entry in the same transaction, so while these are unchanged nothing
+        changed (a cache's validator; ``api/native_listing``)."""
+        with self.ctx.read() as uow:
+            return tuple(uow.audit.list(None, depth))
+
+    def refused(self, action: str, *, purpose: str = "", detail: str = "") -> None:
+        """Record that the selected (or only) cluster refused ``action``, in its own
+        transaction (a face that refuses before any use case wrote anything)."""
+        with self.ctx.read() as uow:
+            cluster = resolve_cluster(uow, self.ctx.cluster).name
+        self.ctx.audit_refusal(cluster, action, purpose=purpose, detail=detail)

@@ -6,6 +6,7 @@ import builtins
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from cryptography import x509
 
@@ -98,6 +99,31 @@ def _targets(uow: UnitOfWork, site: Site, pending: PendingCsr | None) -> list[No
             if c.purpose == pending.purpose and c.csr == pending.csr}
     return [n for n in site.nodes
             if n.hostname in pending.nodes and n.hostname in same] or [site.node]
+
+
+_CSR_CHANGED = Finding(
+    "csr-changed", "The pending CSR changed while the certificate was being checked",
+    fix="Another user generated or removed the CSR: have the CA sign the CSR now pending, "
+        "then upload again")
+_TRUST_CHANGED = Finding(
+    "trust-changed", "The trust store changed while the certificate was being checked",
+    fix="A CA certificate the chain relies on was removed: upload again")
+
+
+def _changed_since_checked(uow: UnitOfWork, cluster: str, node: str, store: str,
+                           checked: PendingCsr, pending: PendingCsr | None,
+                           verdict: UploadVerdict) -> Finding | None:
+    """Under the lock: what changed since the checks ran (read without the lock), as
+    a finding, or None. The CSR by its DER (its fingerprint); each CA of the verified
+    chain that the file did not bring must still be in the trust store."""
+    if pending is None or pending.csr != checked.csr:
+        return _CSR_CHANGED
+    brought = set(verdict.ca_certificates)
+    for ca in verdict.chain[1:]:
+        if ca not in brought and ca not in [
+                e.certificate for e in uow.trust.by_subject(cluster, node, store, ca.subject)]:
+            return _TRUST_CHANGED
+    return None
 
 
 class CertificateService:
@@ -198,22 +224,31 @@ class CertificateService:
     def _upload_identity(self, hostname: str, p: Purpose, data: bytes,
                          description: str | None, strict: bool) -> UploadResult:
         store = trust_store(p.trust_store or "")
-        with self.ctx.uow() as uow:
+        # The checks (parsing, chain building and verification) run in a read-only unit
+        # of work: on SQLite a writer holds the database's one write lock, and no other
+        # writer should wait on a path validation.
+        with self.ctx.read() as uow:
             site = locate(uow, self.ctx.cluster, hostname)
             cluster, node = site.cluster, site.node
             node.require(p)
             certs = load_certificates(data)
+            verdict, checked = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock(),
+                                        with_key=False)
+        if not verdict.ok or verdict.leaf is None or checked is None:
+            self._refuse_upload(cluster.name, node.hostname, p.name, verdict.findings)
+        with self.ctx.uow() as uow:
+            site = locate(uow, self.ctx.cluster, hostname)
             # Several nodes may change (multi-server, replicated trust): lock them all,
-            # in the one global order, before reading what the checks depend on.
+            # in the one global order, then make sure what the checks relied on still
+            # holds: the same pending CSR, and the trust store's CAs on the chain.
             site.lock_all(uow)
-            verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock(),
-                                        with_key=True)
-            if not verdict.ok or verdict.leaf is None or pending is None:
+            pending = uow.csrs.get(cluster.name, node.hostname, p.name, with_key=True)
+            changed = _changed_since_checked(uow, cluster.name, node.hostname, store.name,
+                                             checked, pending, verdict)
+            if changed is not None or pending is None:
                 uow.rollback()
-                self.ctx.audit_refusal(cluster.name, "certificate upload", node=node.hostname,
-                                       purpose=p.name,
-                                       detail="; ".join(f.code for f in verdict.errors))
-                raise FindingsError(verdict.findings)
+                self._refuse_upload(cluster.name, node.hostname, p.name,
+                                    (changed or _CSR_CHANGED,))
             targets = _targets(uow, site, pending)
             installed: builtins.list[Installed] = []
             description = clean_description(
@@ -239,6 +274,12 @@ class CertificateService:
             uow.commit()
         return UploadResult(node.hostname, p.name, tuple(installed),
                             restarts_for(cluster, p, targets), tuple(warnings))
+
+    def _refuse_upload(self, cluster: str, node: str, purpose_name: str,
+                       findings: Sequence[Finding]) -> NoReturn:
+        self.ctx.audit_refusal(cluster, "certificate upload", node=node, purpose=purpose_name,
+                               detail="; ".join(f.code for f in findings if f.is_error))
+        raise FindingsError(findings)
 
     # --- self-signed -------------------------------------------------------------------
 

@@ -92,7 +92,8 @@ class ClusterService:
                 sha, _ = store_ctl(uow, topo.cluster, list(topo.nodes), self.ctx.clock())
                 uow.clusters.update(replace(topo.cluster, ctl_sha256=sha))
             if uow.accounts.get("admin") is None:
-                uow.accounts.add("admin", AccountRole.READ_WRITE, hash_password(password))
+                uow.accounts.add("admin", AccountRole.READ_WRITE, hash_password(password),
+                                 created=self.ctx.clock())
             else:
                 password = ""  # an existing administrator keeps its password
             self.ctx.audit(uow, topo.cluster.name, "cluster init", "ok",

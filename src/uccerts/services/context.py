@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -10,14 +9,11 @@ from uccerts.domain.keys import PrivateKey, generate_key
 from uccerts.domain.model import AuditEntry, Cluster, Node
 from uccerts.domain.purposes import KeyType
 from uccerts.errors import NotFound, UsageError
+from uccerts.services.clock import Clock as Clock  # re-exported: the use cases import it here
+from uccerts.services.clock import utc_now as utc_now
 from uccerts.storage.ports import UnitOfWork, UowFactory
 
-Clock = Callable[[], dt.datetime]
 KeyFactory = Callable[[KeyType, int], PrivateKey]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 @dataclass(frozen=True)

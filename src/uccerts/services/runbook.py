@@ -190,7 +190,7 @@ class RunbookService:
         STEP.check(step.state, new)
         with self.ctx.uow() as uow:
             uow.runbooks.set_step(runbook_id, step.n, state=new, output=output,
-                                  started=started, finished=finished)
+                                  started=started, finished=finished, at=self.ctx.clock())
             uow.commit()
         return replace(step, state=new, output=step.output if output is None else output,
                        started=step.started if started is None else started,

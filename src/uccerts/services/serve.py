@@ -95,7 +95,7 @@ class ServeService:
             await db.run(hooks.save_phone_trust, updates)
 
         setups = await db.run(hooks.phones)
-        fleet = Fleet(setups, supervisor.endpoint, persist)
+        fleet = Fleet(setups, supervisor.endpoint, persist, clock=self._ctx.clock)
         supervisor.phones = fleet
         local = LocalControl(supervisor, fleet, hooks, db)
         control = ControlServer(self._home / SOCKET_NAME, dispatcher(local))

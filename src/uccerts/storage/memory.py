@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from cryptography import x509
 
 from uccerts.domain.model import (
+    ApiToken,
     AuditEntry,
     Cluster,
     Identity,
@@ -44,7 +45,7 @@ from uccerts.storage.sql_runbooks import (
     step_not_found,
     step_updated_at,
 )
-from uccerts.storage.tables import subject_key
+from uccerts.storage.tables import added_at, subject_key
 
 BUSY_TIMEOUT_S = 30  # as SQLite's busy timeout in storage.engine
 
@@ -71,6 +72,7 @@ class _State:
     phones: dict[tuple[str, str], PhoneRecord] = field(default_factory=dict)  # (cluster, mac)
     files: dict[str, bytes] = field(default_factory=dict)
     runbooks: dict[int, Runbook] = field(default_factory=dict)  # by id, ids ascending
+    tokens: dict[str, ApiToken] = field(default_factory=dict)  # by sha256
 
     def copy(self) -> _State:
         # Values are frozen dataclasses: copying the containers is a full snapshot.
@@ -78,7 +80,7 @@ class _State:
                       dict(self.csrs), dict(self.trust), list(self.audit),
                       dict(self.settings), dict(self.accounts), self.next_id,
                       dict(self.loads), dict(self.phones), dict(self.files),
-                      dict(self.runbooks))
+                      dict(self.runbooks), dict(self.tokens))
 
 
 class _Repos:
@@ -242,7 +244,7 @@ class MemoryTrustRepo(_Repos):
             raise Refused(f"{entry.filename} already exists in {entry.store} of {entry.node}",
                           code="trust-file-exists",
                           fix="Delete the existing file first, or store under another name")
-        added = _utc(entry.added) if entry.added else dt.datetime.now(dt.UTC)
+        added = _utc(added_at(entry))
         self.s.trust[key] = replace(entry, node=stored.hostname, added=added)
 
     def delete(self, cluster: str, node: str, store: str, filename: str) -> bool:
@@ -272,7 +274,8 @@ class MemorySettingsRepo(_Repos):
 
 
 class MemoryAccountRepo(_Repos):
-    def add(self, username: str, role: str, password_hash: str) -> None:
+    def add(self, username: str, role: str, password_hash: str, *,
+            created: dt.datetime) -> None:
         if username in self.s.accounts:
             raise Refused(f"Account {username} already exists", code="account-exists")
         self.s.accounts[username] = (role, password_hash)
@@ -291,6 +294,24 @@ class MemoryAccountRepo(_Repos):
 
     def remove(self, username: str) -> bool:
         return self.s.accounts.pop(username, None) is not None
+
+
+class MemoryApiTokenRepo(_Repos):
+    def add(self, token: ApiToken) -> None:
+        if token.sha256 in self.s.tokens:
+            raise Refused("This token is already stored", code="token-exists")
+        self.s.tokens[token.sha256] = replace(token, created=_utc(token.created),
+                                              expires=_utc(token.expires))
+
+    def get(self, sha256: str) -> ApiToken | None:
+        return self.s.tokens.get(sha256)
+
+    def revoke(self, sha256: str) -> bool:
+        found = self.s.tokens.get(sha256)
+        if found is None:
+            return False
+        self.s.tokens[sha256] = replace(found, revoked=True)
+        return True
 
 
 class MemoryRuntimeRepo(_Repos):
@@ -412,19 +433,19 @@ class MemoryRunbookRepo(_Repos):
 
     def set_step(self, runbook_id: int, n: int, *, state: StepState,
                  output: str | None = None, started: dt.datetime | None = None,
-                 finished: dt.datetime | None = None) -> None:
+                 finished: dt.datetime | None = None, at: dt.datetime | None = None) -> None:
         old = self.s.runbooks.get(runbook_id)
-        at = next((i for i, s in enumerate(old.steps) if s.n == n), None) if old else None
-        if old is None or at is None:
+        index = next((i for i, s in enumerate(old.steps) if s.n == n), None) if old else None
+        if old is None or index is None:
             raise step_not_found(runbook_id, n)
-        step = old.steps[at]
+        step = old.steps[index]
         step = replace(step, state=StepState(state),
                        output=step.output if output is None else output,
                        started=step.started if started is None else _utc(started),
                        finished=step.finished if finished is None else _utc(finished))
         self.s.runbooks[runbook_id] = replace(
-            old, steps=(*old.steps[:at], step, *old.steps[at + 1:]),
-            updated=_utc(step_updated_at(started, finished)))
+            old, steps=(*old.steps[:index], step, *old.steps[index + 1:]),
+            updated=_utc(step_updated_at(started, finished, at) or old.updated))
 
     def lock(self, runbook_id: int) -> None:
         # Units of work are already serialised; only the existence check remains.
@@ -446,6 +467,7 @@ class MemoryUnitOfWork:
         self.audit: ports.AuditRepo = MemoryAuditRepo(self)
         self.settings: ports.SettingsRepo = MemorySettingsRepo(self)
         self.accounts: ports.AccountRepo = MemoryAccountRepo(self)
+        self.tokens: ports.ApiTokenRepo = MemoryApiTokenRepo(self)
         self.runtime: ports.RuntimeRepo = MemoryRuntimeRepo(self)
         self.phones: ports.PhoneRepo = MemoryPhoneRepo(self)
         self.runbooks: ports.RunbookRepo = MemoryRunbookRepo(self)

@@ -23,6 +23,7 @@ from typing import Protocol
 from cryptography import x509
 
 from uccerts.domain.model import (
+    ApiToken,
     AuditEntry,
     Cluster,
     Identity,
@@ -125,7 +126,8 @@ class SettingsRepo(Protocol):
 class AccountRepo(Protocol):
     """Platform administrator accounts (role "read-only" or "read-write")."""
 
-    def add(self, username: str, role: str, password_hash: str) -> None:
+    def add(self, username: str, role: str, password_hash: str, *,
+            created: dt.datetime) -> None:
         """Raises ``Refused`` (code account-exists) when the name is taken."""
 
     def get(self, username: str) -> tuple[str, str] | None:
@@ -137,6 +139,18 @@ class AccountRepo(Protocol):
     def set_password(self, username: str, password_hash: str) -> bool: ...
 
     def remove(self, username: str) -> bool: ...
+
+
+class ApiTokenRepo(Protocol):
+    """API tokens by the SHA-256 of their text (the text itself is never stored)."""
+
+    def add(self, token: ApiToken) -> None:
+        """Raises ``Refused`` (code token-exists) when the hash is already stored."""
+
+    def get(self, sha256: str) -> ApiToken | None: ...
+
+    def revoke(self, sha256: str) -> bool:
+        """Mark the token revoked; False when no such token is stored."""
 
 
 class RuntimeRepo(Protocol):
@@ -213,11 +227,11 @@ class RunbookRepo(Protocol):
 
     def set_step(self, runbook_id: int, n: int, *, state: StepState,
                  output: str | None = None, started: dt.datetime | None = None,
-                 finished: dt.datetime | None = None) -> None:
+                 finished: dt.datetime | None = None, at: dt.datetime | None = None) -> None:
         """Update step ``n``: its state, and output, started and finished where given
         (None leaves them unchanged). The runbook's ``updated`` becomes ``finished``,
-        else ``started``, else now. Raises ``NotFound`` (runbook-step-not-found) when the
-        runbook or the step is missing."""
+        else ``started``, else ``at`` (the use case's now), else stays. Raises
+        ``NotFound`` (runbook-step-not-found) when the runbook or the step is missing."""
 
     def lock(self, runbook_id: int) -> None:
         """Hold the runbook against other writers until this unit of work ends
@@ -232,6 +246,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepo
     settings: SettingsRepo
     accounts: AccountRepo
+    tokens: ApiTokenRepo
     runtime: RuntimeRepo
     phones: PhoneRepo
     runbooks: RunbookRepo

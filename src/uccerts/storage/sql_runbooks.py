@@ -1,4 +1,4 @@
-"""The runbook repository over SQLAlchemy Core (see ``storage.sql`` for the transaction).
+"""The runbook repository over SQLAlchemy Core (see ``storage.sql_tx`` for the transaction).
 
 A runbook is one ``runbooks`` row and its ``runbook_steps`` rows. Reads take two
 statements whatever the number of runbooks (the runbooks, then all their steps in one
@@ -22,7 +22,7 @@ from uccerts.errors import NotFound, Refused
 from uccerts.storage import tables as t
 
 if TYPE_CHECKING:
-    from uccerts.storage.sql import _Tx
+    from uccerts.storage.sql_tx import Tx
 
 
 def runbook_not_found(runbook_id: int) -> NotFound:
@@ -40,12 +40,11 @@ def step_given_twice(n: int) -> Refused:
                    fix="Number the steps of a runbook uniquely")
 
 
-def step_updated_at(started: dt.datetime | None, finished: dt.datetime | None
-                    ) -> dt.datetime:
-    """The runbook's ``updated`` after a step change (``RunbookRepo.set_step``)."""
-    if finished is not None:
-        return finished
-    return started if started is not None else dt.datetime.now(dt.UTC)
+def step_updated_at(started: dt.datetime | None, finished: dt.datetime | None,
+                    at: dt.datetime | None) -> dt.datetime | None:
+    """The runbook's ``updated`` after a step change (``RunbookRepo.set_step``); None:
+    unchanged. The store reads no clock: the times come from the use case."""
+    return finished or started or at
 
 
 _SELECT = (select(t.runbooks, t.clusters.c.name.label("cluster"))
@@ -53,7 +52,7 @@ _SELECT = (select(t.runbooks, t.clusters.c.name.label("cluster"))
 
 
 class SqlRunbookRepo:
-    def __init__(self, tx: _Tx) -> None:
+    def __init__(self, tx: Tx) -> None:
         self._tx = tx
 
     def add(self, runbook: Runbook) -> int:
@@ -108,9 +107,8 @@ class SqlRunbookRepo:
             raise runbook_not_found(runbook_id)
 
     def set_step(self, runbook_id: int, n: int, *, state: StepState,
-                 output: str | None = None,
-                 started: dt.datetime | None = None, finished: dt.datetime | None = None
-                 ) -> None:
+                 output: str | None = None, started: dt.datetime | None = None,
+                 finished: dt.datetime | None = None, at: dt.datetime | None = None) -> None:
         values: dict[str, Any] = {"state": str(state)}
         for name, value in (("output", output), ("started", started),
                             ("finished", finished)):
@@ -121,8 +119,10 @@ class SqlRunbookRepo:
         ).values(**values))
         if done.rowcount == 0:
             raise step_not_found(runbook_id, n)
-        self._tx.execute(t.runbooks.update().where(t.runbooks.c.id == runbook_id)
-                         .values(updated=step_updated_at(started, finished)))
+        updated = step_updated_at(started, finished, at)
+        if updated is not None:
+            self._tx.execute(t.runbooks.update().where(t.runbooks.c.id == runbook_id)
+                             .values(updated=updated))
 
     def lock(self, runbook_id: int) -> None:
         found = self._tx.execute(select(t.runbooks.c.id).where(t.runbooks.c.id == runbook_id)

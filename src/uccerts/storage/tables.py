@@ -47,6 +47,7 @@ from sqlalchemy import (
 
 from uccerts.domain.keys import PrivateKey
 from uccerts.domain.model import (
+    ApiToken,
     AuditEntry,
     Cluster,
     Distribution,
@@ -65,6 +66,7 @@ from uccerts.domain.names import common_name
 from uccerts.domain.purposes import KeyType, Role
 from uccerts.domain.states import RunbookState, ServiceState, StepState
 from uccerts.domain.truststore import store_key
+from uccerts.errors import UccertsError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -271,6 +273,18 @@ accounts = Table(
     Column("created", UtcDateTime, nullable=False),
 )
 
+# API tokens (``services.tokens``): the SHA-256 of the token text, never the text.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(SHORT), nullable=False, unique=True),
+    Column("owner", String(NAME), nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("expires", UtcDateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)
+
 
 # Regeneration runbooks (domain.md §10) and their numbered steps. Options are JSON
 # text, read whole; a step's output (a PEM chain, a message) is unbounded text.
@@ -407,7 +421,16 @@ def trust_values(e: TrustEntry) -> dict[str, Any]:
     return {**_cert_values(cert), "store": e.store, "filename": e.filename,
             "filename_key": e.filename.lower(), "subject_cn": store_key(cert),
             "subject_hash": subject_key(cert.subject), "description": e.description,
-            "added": e.added or dt.datetime.now(dt.UTC)}
+            "added": added_at(e)}
+
+
+def added_at(e: TrustEntry) -> dt.datetime:
+    """When the entry was added: the use case stamps it (the store reads no clock)."""
+    if e.added is None:
+        raise UccertsError(f"Trust entry {e.filename} has no time it was added",
+                           code="trust-entry-undated",
+                           fix="Stamp TrustEntry.added with the context's clock")
+    return e.added
 
 
 def trust_from_row(row: Row[Any]) -> TrustEntry:
@@ -479,3 +502,13 @@ def runbook_step_from_row(row: Row[Any]) -> RunbookStep:
     return RunbookStep(n=row.n, node=row.node, action=row.action, detail=row.detail,
                        service=row.service, state=StepState(row.state), output=row.output,
                        started=row.started, finished=row.finished)
+
+
+def token_values(token: ApiToken) -> dict[str, Any]:
+    return {"sha256": token.sha256, "owner": token.owner, "name": token.name,
+            "created": token.created, "expires": token.expires, "revoked": token.revoked}
+
+
+def token_from_row(row: Row[Any]) -> ApiToken:
+    return ApiToken(sha256=row.sha256, owner=row.owner, name=row.name, created=row.created,
+                    expires=row.expires, revoked=bool(row.revoked))

@@ -138,7 +138,7 @@ def _list_page(request: Request, principal: Principal, find: Find, *, status: in
         status = err.http_status
     return render(request, "cert_list.html", status=status, rows=rows, find=find,
                   place=place, fields=FIELDS, operators=OPERATORS, all_nodes=ALL_NODES,
-                  message=message, errors=errors or [], now=services.ctx.clock().isoformat())
+                  message=message, errors=errors or [], now=services.now().isoformat())
 
 
 # ------------------------------------------------------------------ list and details

@@ -110,11 +110,11 @@ def _phones(status: dict[str, Any], node: str, state: str) -> list[dict[str, Any
             if (not node or p["node"] == node) and (not state or p["state"] == state)]
 
 
-def counts(status: dict[str, Any]) -> dict[str, Any]:
+def counts(status: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     """The live part of the phones' status (no phone list: it may be 10,000 rows)."""
     return {"total": status["total"], "by_state": status["by_state"],
             "by_node": status["by_node"],
-            "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "at": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 @router.get("/device-registration")
@@ -134,7 +134,8 @@ async def device_registration(request: Request, node: str = "", state: str = "",
         except UccertsError as err:
             errors += problems(err)
     phones = _phones(status, node, state)
-    return render(request, "registration.html", status=200, live=counts(status),
+    now = services_for(request, principal).now()
+    return render(request, "registration.html", status=200, live=counts(status, now),
                   states=STATES, phones=phones[:PHONE_ROWS], matching=len(phones),
                   node_filter=node, state_filter=state, errors=errors,
                   message=f"{reset} device(s) reset: they fetch their ITL and configuration "
@@ -152,7 +153,7 @@ async def registration_status(request: Request, phones: str = "", node: str = ""
         status = (await control.phones_status(Who(principal.username, "web"))).to_dict()
     except UccertsError as err:
         return JSONResponse({"message": err.message}, status_code=err.http_status)
-    body = counts(status)
+    body = counts(status, services_for(request, principal).now())
     if phones:  # the list as the page filters it, capped as the page shows it
         chosen = _phones(status, node, state)
         body.update(phones=chosen[:PHONE_ROWS], matching=len(chosen))

@@ -374,9 +374,8 @@ async def start(request: Request, principal: Principal = Depends(form_writer)) -
             raise not_running()
         plan = await run_in_threadpool(service.plan, plan_request)
         if plan.refused:
-            cluster = await run_in_threadpool(lambda: services.clusters.show()[0].name)
-            await run_in_threadpool(lambda: services.ctx.audit_refusal(
-                cluster, "runbook start", purpose=plan.purpose,
+            await run_in_threadpool(lambda: services.audit.refused(
+                "runbook start", purpose=plan.purpose,
                 detail="; ".join(g.code for g in plan.guards)))
             return await _runbooks_page(request, principal, form, status=409,
                                         errors=_guard_problems(plan), plan_it=True)

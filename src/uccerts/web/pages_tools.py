@@ -7,36 +7,23 @@ carry the session's CSRF token all the same.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from cryptography import x509
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from uccerts.domain import codec
-from uccerts.domain.checks import check_identity_upload
-from uccerts.domain.inspect import (
-    leaf_of,
-    match_certificate_csr,
-    match_certificate_key,
-    summarize_certificate,
-    summarize_csr,
-)
-from uccerts.domain.model import SanMatch
-from uccerts.domain.purposes import PURPOSES
-from uccerts.domain.purposes import purpose as find_purpose
 from uccerts.errors import InvalidInput, UccertsError, UsageError
 from uccerts.http.security import Principal
 from uccerts.services.audit import audit_view
+from uccerts.services.tools import check_purposes, parse_san_match
 from uccerts.web.common import pasted_or_file, read_upload, services_for
 from uccerts.web.render import from_finding, problems, render, summary_rows
 from uccerts.web.session import form_user, viewer
 
 router = APIRouter()
-CHECK_PURPOSES = [p.name for p in PURPOSES if not p.self_signed_only]
+CHECK_PURPOSES = check_purposes()
 
 
 def _page(request: Request, tool: str = "", status: int = 200, **values: Any
@@ -72,11 +59,11 @@ async def decode(request: Request, text: str = Form(""), file: UploadFile | None
     except UccertsError as err:
         return _page(request, "decode", status=err.http_status, errors=problems(err))
 
+    tools = services_for(request, principal).tools
+
     def work() -> dict[str, Any]:
-        loaded = codec.load_certificates_or_csr(_required(data, "certificate or CSR"))
-        summaries = ([summarize_certificate(c) for c in loaded] if isinstance(loaded, list)
-                     else [summarize_csr(loaded)])
-        return {"decoded": [(s.title, summary_rows(s)) for s in summaries]}
+        decoded = tools.decode(_required(data, "certificate or CSR"))
+        return {"decoded": [(s.title, summary_rows(s)) for s in decoded.summaries]}
 
     return await run_in_threadpool(_run, request, "decode", work)
 
@@ -92,16 +79,16 @@ async def match(request: Request, cert_text: str = Form(""),
     except UccertsError as err:
         return _page(request, "match", status=err.http_status, errors=problems(err))
 
+    tools = services_for(request, principal).tools
+
     def work() -> dict[str, Any]:
         if other not in ("key", "csr"):
             raise UsageError("Compare with a private key or a CSR", code="usage")
-        cert = leaf_of(codec.load_certificates(_required(cert_data, "certificate")))
+        cert = _required(cert_data, "certificate")
         what = "private key" if other == "key" else "CSR"
-        if other == "key":
-            result = match_certificate_key(cert, codec.load_private_key(
-                _required(other_data, what)))
-        else:
-            result = match_certificate_csr(cert, codec.load_csr(_required(other_data, what)))
+        given = _required(other_data, what)
+        result = (tools.match(cert, key=given) if other == "key"
+                  else tools.match(cert, csr=given))
         return {"matched": result}
 
     return await run_in_threadpool(_run, request, "match", work)
@@ -123,24 +110,17 @@ async def check(request: Request, purpose: str = Form("tomcat"), csr_text: str =
     if ca_text.strip():
         ca_data.append(ca_text.strip().encode())
 
+    tools = services_for(request, principal).tools
+
     def work() -> dict[str, Any]:
-        p = find_purpose(purpose)
-        try:
-            match_rule = SanMatch(san_match)
-        except ValueError:
-            raise UsageError(f"Unknown SAN match '{san_match}'", code="usage",
-                             fix="Use exact or superset") from None
-        certs = codec.load_certificates(_required(cert_data, "certificate"))
-        pending = codec.load_csr(_required(csr_data, "CSR"))
-        store = [c for data in ca_data if data for c in codec.load_certificates(data)]
-
-        def trusted(name: x509.Name) -> list[x509.Certificate]:
-            return [c for c in store if c.subject == name]
-
-        verdict = check_identity_upload(p, certs, pending, trusted,
-                                        now=dt.datetime.now(dt.UTC), san_match=match_rule,
-                                        strict=bool(strict))
-        return {"checked": p.name, "verdict_ok": verdict.ok,
+        tools.check_purpose(purpose)  # usage problems first, then the files
+        parse_san_match(san_match)
+        checked = tools.check(purpose, certificate=_required(cert_data, "certificate"),
+                              csr=_required(csr_data, "CSR"),
+                              ca=[data for data in ca_data if data],
+                              san_match=san_match, strict=bool(strict))
+        verdict = checked.verdict
+        return {"checked": checked.purpose, "verdict_ok": verdict.ok,
                 "findings": [from_finding(f) for f in (*verdict.errors, *verdict.warnings)]}
 
     return await run_in_threadpool(_run, request, "check", work)
