@@ -238,6 +238,16 @@ def test_upload_bodies_other_than_json_or_multipart_are_refused(client: TestClie
             400, "malformed-json")
 
 
+@pytest.mark.parametrize("body", [b'{"a":' * 3000, b"[" * 3000 + b"]" * 3000,
+                                  b'{"pem": "\xff\xfe"}'])
+def test_json_a_parser_cannot_read_is_a_400_problem_not_a_500(client: TestClient,
+                                                                body: bytes) -> None:
+    # Deep nesting raised RecursionError past the JSON parser's ValueError handler.
+    url = f"{API}/nodes/{NODE}/certificates/tomcat-trust"
+    problem(client.post(url, content=body, headers={"content-type": "application/json"}),
+            400, "malformed-json")
+
+
 # ------------------------------------------------------------------ cluster and nodes
 
 

@@ -261,6 +261,13 @@ def test_each_csr_call_replaces_the_pending_one(client: TestClient, svc: Service
     ({"commonName": FQDN}, "missing-field"),
     ({"service": "tomcat", "keyLength": 1000}, "invalid-key-length"),
     ({"service": "tomcat", "keyLength": "big"}, "invalid-field"),
+    # Unicode digits pass str.isdigit(): "²" made int() raise (a plain-text 500) and
+    # "٣" was read as 3. Only ASCII digits are a number.
+    ({"service": "tomcat", "keyLength": "²"}, "invalid-field"),
+    ({"service": "tomcat", "keyLength": "٣"}, "invalid-field"),
+    ({"service": "tomcat", "keyLength": "２０４８"}, "invalid-field"),
+    ({"service": "tomcat", "keyLength": "-2048"}, "invalid-field"),
+    ({"service": "tomcat", "keyLength": 2048.5}, "invalid-field"),
     ({"service": "tomcat", "keyType": "dsa"}, "invalid-key-type"),
     ({"service": "ipsec", "keyType": "ec"}, "invalid-key-type"),
     ({"service": "tomcat", "hashAlgorithm": "md5"}, "invalid-hash"),
@@ -366,6 +373,22 @@ def test_upload_without_a_csr_names_the_appliance_file(client: TestClient) -> No
                            {"service": "tomcat", "certificates": chain}))
     assert body["messages"] == [
         "The file /usr/local/platform/.security/tomcat/keys/tomcat.csr does not exist"]
+
+
+def test_service_as_a_one_element_list_works_on_every_route(client: TestClient,
+                                                           svc: Services) -> None:
+    # The clients send ["tomcat"] to trust upload; identity upload and /csr took only
+    # the string form (a 400).
+    csr = x509.load_pem_x509_csr(ok(py_post(client, "/csr", {
+        "service": ["tomcat"], "commonName": FQDN, "keyLength": " 2048 "}))["csr"].encode())
+    chain = signed_chain(csr)
+    body = ok(py_post(client, "/identity/certificates",
+                      {"service": ["tomcat"], "certificates": chain}))
+    assert body["service"] == "tomcat"
+    assert svc.certificates.show(NODE, "tomcat").pem == chain[0]
+    assert refused(py_post(client, "/identity/certificates", {
+        "service": ["tomcat", "CallManager"], "certificates": chain}))["code"] == (
+        "invalid-field")
 
 
 def test_an_ec_certificate_for_service_tomcat_goes_to_tomcat_ecdsa(

@@ -108,7 +108,7 @@ class _Routes:
     async def generate_csr(self, request: Request) -> JSONResponse:
         services = await self._caller(request, write=True)
         body = await io.read_object(request)
-        p = io.identity_purpose(io.text(body, "service", required=True) or "",
+        p = io.identity_purpose(io.one_text(body, "service", required=True) or "",
                                 io.key_type(body))
         options = CsrOptions(
             distribution=io.distribution(body), common_name=io.text(body, "commonName"),
@@ -122,7 +122,7 @@ class _Routes:
     async def upload_identity(self, request: Request) -> JSONResponse:
         services = await self._caller(request, write=True)
         body = await io.read_object(request)
-        service = io.text(body, "service", required=True) or ""
+        service = io.one_text(body, "service", required=True) or ""
         data = _bundle(io.text_list(body, "certificates", required=True))
         p = io.identity_purpose(service)
         if p.key_type is KeyType.RSA and _leaf_key_type(data) is KeyType.EC:
@@ -245,11 +245,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         return refusal(err.status_code, "not-found" if err.status_code == 404 else "http",
                        [str(err.detail)], dict(err.headers or {}))
 
+    async def internal(_: Request, err: Exception) -> JSONResponse:
+        # A bug, not a refusal: still JSON (clients parse every answer), no internals.
+        return refusal(500, "internal-error", ["Internal error"])
+
     app.add_exception_handler(FindingsError, findings)
     app.add_exception_handler(Unauthorized, unauthorized)
     app.add_exception_handler(Throttled, throttled)
     app.add_exception_handler(UccertsError, uccerts_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, internal)
 
 
