@@ -412,6 +412,20 @@ def test_identity_upload_refusals(client: TestClient, body: dict[str, object],
     assert refused(py_post(client, "/identity/certificates", body))["code"] == code
 
 
+def test_unreadable_files_are_audited_as_refusals(client: TestClient, svc: Services) -> None:
+    key = "-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+    refused(py_post(client, "/identity/certificates",
+                    {"service": "tomcat", "certificates": [key]}))
+    refused(py_post(client, "/trust/certificates",
+                    {"service": ["tomcat"], "certificates": ["cucm-pub\n"]}))
+    refused(py_post(client, "/trust/certificates",
+                    {"service": ["tomcat", "CallManager"], "certificates": ["cucm-pub\n"]}))
+    assert audit(svc) == [
+        (RW[0], "api", "trust upload", "refused", "tomcat-trust"),
+        (RW[0], "api", "trust upload", "refused", "tomcat-trust"),
+        (RW[0], "api", "certificate upload", "refused", "tomcat")]
+
+
 # --- POST /trust/certificates, GET /trust/certificate ---------------------------------
 
 

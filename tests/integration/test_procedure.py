@@ -307,6 +307,34 @@ def test_every_change_is_audited(svc: Services, sql_store: Any) -> None:
     assert all(e.actor == "tester" for e in entries)
 
 
+KEY_PEM = (b"-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\n"
+           b"-----END PRIVATE KEY-----\n")
+
+
+@pytest.mark.parametrize("data", [KEY_PEM, b"cucm-pub\n", b"", b"\x00\xff" * 40],
+                         ids=["key", "hostname-file", "empty", "junk"])
+@pytest.mark.parametrize("target", ["tomcat", "tomcat-trust", "CallManager", "nonsense",
+                                    "tomcat@no-such-node"])
+def test_every_refused_upload_is_audited_even_an_unreadable_file(
+        svc: Services, sql_store: Any, data: bytes, target: str) -> None:
+    # A file that does not parse was refused before the audit was written: 21,299 of
+    # 23,932 fuzzed refusals left no trace.
+    purpose_name, _, node = target.partition("@")
+    node = node or "cucm-pub"
+    if purpose_name == "tomcat":
+        svc.csrs.generate("cucm-pub", "tomcat", CsrOptions())
+    with pytest.raises((InvalidInput, NotFound, FindingsError)):
+        svc.certificates.upload(node, purpose_name, data)
+    with sql_store.uow() as uow:
+        entries = [e for e in uow.audit.list("lab") if e.outcome == "refused"]
+    assert len(entries) == 1
+    [entry] = entries
+    action = "trust upload" if purpose_name.endswith("-trust") else "certificate upload"
+    assert (entry.action, entry.node, entry.purpose, entry.actor) == (
+        action, node, purpose_name, "tester")
+    assert entry.detail  # the refusal's code, so the trail says why
+
+
 def test_an_ec_certificate_for_an_rsa_purpose_is_a_key_type_mismatch(svc: Services) -> None:
     svc.csrs.generate("cucm-pub", "tomcat", CsrOptions())
     ec_csr = svc.csrs.generate("cucm-pub", "tomcat-ECDSA", CsrOptions())

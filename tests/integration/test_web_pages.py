@@ -413,6 +413,15 @@ def test_tools_decode_match_and_check(web: Console) -> None:
     assert junk.status_code == 400 and "Invalid certificate file provided" in text(junk)
 
 
+def test_an_unreadable_upload_is_audited(web: Console) -> None:
+    key = b"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIA==\n-----END EC PRIVATE KEY-----\n"
+    upload(web, "CallManager-trust", key)
+    upload(web, "tomcat", b"cucm-pub\n")
+    page = text(web.get("/audit?limit=50"))
+    assert f"{WRITER} web cucm-pub CallManager-trust trust upload refused" in page
+    assert f"{WRITER} web cucm-pub tomcat certificate upload refused" in page
+
+
 def test_audit_log_shows_who_what_where_and_refusals(web: Console) -> None:
     generate_csr(web)
     upload(web, "tomcat", pem(lab_ca().intermediate))

@@ -33,7 +33,7 @@ from uccerts.domain.checks import pick_leaf
 from uccerts.domain.codec import csr_pem, load_certificates
 from uccerts.domain.csr import CsrOptions
 from uccerts.domain.purposes import TRUST_STORES, KeyType
-from uccerts.errors import FindingsError, UccertsError
+from uccerts.errors import FindingsError, InvalidInput, UccertsError
 from uccerts.services.certificates import UPLOAD_OK
 
 if TYPE_CHECKING:
@@ -148,7 +148,12 @@ class _Routes:
         def upload() -> list[dict[str, str]]:
             if len(stores) > 1:  # all or nothing: every store checks before any changes
                 for store in stores:
-                    services.certificates.validate(self.ctx.node, store.name, data)
+                    try:
+                        services.certificates.validate(self.ctx.node, store.name, data)
+                    except UccertsError as err:
+                        services.certificates.audit_refused(
+                            "trust upload", self.ctx.node, store.name, err)
+                        raise
             return [{"service": i.purpose, "filename": i.filename, "server": i.node}
                     for store in stores
                     for i in services.certificates.upload(self.ctx.node, store.name, data,
@@ -167,7 +172,11 @@ def _bundle(pems: list[str]) -> bytes:
 def _leaf_key_type(data: bytes) -> KeyType | None:
     """EC when the file's leaf has an EC key: ``{"service": "tomcat"}`` with an EC
     certificate is the tomcat-ECDSA upload."""
-    leaf = pick_leaf(load_certificates(data), allow_ca=True)
+    try:
+        certs = load_certificates(data)
+    except InvalidInput:  # unreadable: the upload refuses it (and audits the refusal)
+        return None
+    leaf = pick_leaf(certs, allow_ca=True)
     if leaf is None:
         return None
     try:

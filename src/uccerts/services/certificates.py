@@ -22,7 +22,7 @@ from uccerts.domain.purposes import (
     purpose,
     trust_store,
 )
-from uccerts.errors import FindingsError, NotFound, UsageError
+from uccerts.errors import FindingsError, NotFound, UccertsError, UsageError
 from uccerts.services.cluster import identity_filename, replacement_self_signed
 from uccerts.services.context import Context, Site, find_node, locate, resolve_cluster
 from uccerts.services.restarts import RestartNeeded, restarts_for
@@ -165,11 +165,33 @@ class CertificateService:
                description: str | None = None, *, strict: bool = False) -> UploadResult:
         # Names first, then the file: an unknown node or purpose is a usage error (exit 2)
         # whatever the file holds.
-        if is_trust_store(purpose_name):
-            installed = self.trust.upload(hostname, purpose_name, data, description)
-            return UploadResult(hostname, trust_store(purpose_name).name, tuple(installed))
-        return self._upload_identity(hostname, _identity_purpose(purpose_name), data,
-                                     description, strict)
+        trust = is_trust_store(purpose_name)
+        try:
+            if trust:
+                installed = self.trust.upload(hostname, purpose_name, data, description)
+                return UploadResult(hostname, trust_store(purpose_name).name,
+                                    tuple(installed))
+            return self._upload_identity(hostname, _identity_purpose(purpose_name), data,
+                                         description, strict)
+        except UccertsError as err:
+            # Every refusal leaves one entry, whatever refused it: an unknown name, an
+            # unreadable file (a key, random text) or a failed §5/§6 check.
+            self.audit_refused("trust upload" if trust else "certificate upload",
+                                hostname, purpose_name, err)
+            raise
+
+    def audit_refused(self, action: str, hostname: str, purpose_name: str,
+                       err: UccertsError) -> None:
+        """One ``refused`` entry for an upload refused before or by its checks."""
+        detail = ("; ".join(f.code for f in err.errors) if isinstance(err, FindingsError)
+                  else f"{err.code}: {err.detail or err.message}")
+        cluster = self.ctx.cluster or ""
+        if not cluster:
+            with self.ctx.read() as uow:
+                known = uow.clusters.list()
+                cluster = known[0].name if len(known) == 1 else ""
+        self.ctx.audit_refusal(cluster, action, node=hostname, purpose=purpose_name,
+                               detail=detail)
 
     def validate(self, hostname: str, purpose_name: str, data: bytes, *,
                  strict: bool = False) -> UploadResult:
@@ -209,10 +231,7 @@ class CertificateService:
             verdict, pending = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock(),
                                         with_key=True)
             if not verdict.ok or verdict.leaf is None or pending is None:
-                uow.rollback()
-                self.ctx.audit_refusal(cluster.name, "certificate upload", node=node.hostname,
-                                       purpose=p.name,
-                                       detail="; ".join(f.code for f in verdict.errors))
+                uow.rollback()  # the caller audits the refusal
                 raise FindingsError(verdict.findings)
             targets = _targets(uow, site, pending)
             installed: builtins.list[Installed] = []

@@ -139,14 +139,10 @@ class TrustService:
             check_store_on_node(store, node)
             ordered = order_root_first(load_certificates(data))
             site.lock_all(uow)
-            try:
-                installed, _ = import_trust(uow, self.ctx, site, store, ordered, desc,
-                                            strict=True)
-            except FindingsError as err:
-                uow.rollback()
-                self.ctx.audit_refusal(cluster.name, "trust upload", node=node.hostname,
-                                       purpose=store.name, detail=err.message)
-                raise
+            # A refusal rolls back; CertificateService.upload audits it (every refusal,
+            # an unreadable file too, in one place).
+            installed, _ = import_trust(uow, self.ctx, site, store, ordered, desc,
+                                        strict=True)
             self.ctx.audit(uow, cluster.name, "trust upload", "ok", node=node.hostname,
                            purpose=store.name,
                            detail=", ".join(common_name(c.subject) for c in ordered))
