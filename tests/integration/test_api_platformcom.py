@@ -26,6 +26,7 @@ from clusters import TOPOLOGY, KeyPool, lab_ca, now, sign
 from pki import CA, DAY
 from uccerts.api.platformcom import COMPAT_BASE
 from uccerts.bootstrap import Services, build_from_uow
+from uccerts.domain.codec import csr_pem
 from uccerts.domain.names import sans_of
 from uccerts.domain.purposes import TRUST_STORES, Role, purposes_for
 from uccerts.web.app import create_app
@@ -233,14 +234,47 @@ def test_ec_key_type_makes_the_ecdsa_csr(client: TestClient, svc: Services) -> N
     assert isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size == 256
 
 
-def test_multi_server_csr_names_are_exact_too(client: TestClient, svc: Services) -> None:
+NODES = ("cucm-pub", "cucm-sub1", "imp-pub")
+
+
+def _pending(svc: Services, purpose: str = "tomcat") -> dict[str, str]:
+    return {c.node: csr_pem(c.csr) for c in svc.csrs.list() if c.purpose == purpose}
+
+
+@pytest.mark.parametrize("posted_to", ["cucm-pub", "cucm-sub1"])
+def test_multi_server_csr_names_every_covered_node_plus_alt_names(
+        svc: Services, posted_to: str) -> None:
+    # §13 as amended: multi-server SANs are every covered node's FQDN (§4) plus
+    # altNames; the CSR is pending on the publisher and on each covered node, whichever
+    # node it was posted to. (It named only commonName before.)
+    client = TestClient(create_app(svc, posted_to), base_url=f"https://{posted_to}.uc.example")
     cn = "cucm-pub-ms.uc.example"
     body = ok(py_post(client, "/csr", {"service": "tomcat", "distribution": "multi-server",
                                         "commonName": cn,
-                                        "altNames": ["cucm-sub1.uc.example"]}))
-    assert sans_of(x509.load_pem_x509_csr(body["csr"].encode())) == [
-        cn, "cucm-sub1.uc.example"]
-    assert svc.csrs.pem("cucm-sub1", "tomcat") == body["csr"]
+                                        "altNames": ["cucm.uc.example"]}))
+    csr = x509.load_pem_x509_csr(body["csr"].encode())
+    assert csr.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == cn
+    fqdns = [f"{n}.uc.example" for n in NODES]
+    assert sorted(sans_of(csr)) == sorted([*fqdns, "cucm.uc.example"])
+    assert _pending(svc) == dict.fromkeys(NODES, body["csr"])
+    # CallManager covers the CUCM nodes only.
+    cm = ok(py_post(client, "/csr", {"service": "callmanager",
+                                      "distribution": "multi-server"}))["csr"]
+    assert sorted(sans_of(x509.load_pem_x509_csr(cm.encode()))) == sorted(fqdns[:2])
+    assert _pending(svc, "CallManager") == dict.fromkeys(NODES[:2], cm)
+
+
+def test_this_server_csr_posted_to_a_subscriber_is_its_own(svc: Services) -> None:
+    client = TestClient(create_app(svc, "cucm-sub1"), base_url="https://cucm-sub1.uc.example")
+    ok(py_post(client, "/csr", {"service": "tomcat", "distribution": "multi-server"}))
+    body = ok(py_post(client, "/csr", {"service": "tomcat", "distribution": "this-server",
+                                        "commonName": "sub.uc.example",
+                                        "altNames": ["alt.uc.example"]}))
+    csr = x509.load_pem_x509_csr(body["csr"].encode())
+    assert sans_of(csr) == ["sub.uc.example", "alt.uc.example"]  # exactly, nothing added
+    pending = _pending(svc)
+    assert pending["cucm-sub1"] == body["csr"]
+    assert pending["cucm-pub"] != body["csr"]  # the others keep the multi-server CSR
 
 
 def test_each_csr_call_replaces_the_pending_one(client: TestClient, svc: Services) -> None:

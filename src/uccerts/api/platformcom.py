@@ -114,7 +114,7 @@ class _Routes:
             distribution=io.distribution(body), common_name=io.text(body, "commonName"),
             extra_sans=tuple(io.text_list(body, "altNames", split=True)),
             key_length=io.integer(body, "keyLength"), hash=io.text(body, "hashAlgorithm"),
-            exact_names=True)  # §13: the CSR's names are exactly commonName + altNames
+            exact_names=True)  # §13: no parent domain or web-security names added
         result = await run_in_threadpool(services.csrs.generate, self.ctx.node, p.name,
                                          options)
         return JSONResponse({"csr": result.pem})
