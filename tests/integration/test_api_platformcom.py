@@ -177,6 +177,49 @@ def test_snapshot_shows_the_pending_csr_and_trust_files(client: TestClient) -> N
         {"filename": "uccerts_Lab_Root_CA.pem", "certificate": pem_of(ca.root)}]
 
 
+# --- GET /config/options, /snapshot/options, /identity/certificates -------------------
+
+
+@pytest.mark.parametrize("path", ["/config/options", "/snapshot/options",
+                                  "/config/options/", "/snapshot/options/"])
+def test_options_say_what_the_node_offers(client: TestClient, path: str) -> None:
+    # Tools pre-check these and expect 2xx JSON (they were 404).
+    body = ok(get(client, path, auth=RO))
+    assert body["server"] == NODE
+    assert body["distributions"] == ["this-server", "multi-server"]
+    assert body["keyTypes"] == {"rsa": {"keyLengths": [1024, 2048, 3072, 4096],
+                                        "default": 2048},
+                                "ec": {"keyLengths": [256, 384, 521], "default": 256}}
+    assert body["hashAlgorithms"] == ["sha256", "sha384", "sha512"]
+    services = {s["service"]: s for s in body["services"]}
+    assert list(services) == [p.name for p in purposes_for(Role.PUBLISHER)]
+    assert services["tomcat"] == {"service": "tomcat", "keyType": "rsa",
+                                  "distributions": ["this-server", "multi-server"],
+                                  "csr": True, "trustStore": "tomcat-trust"}
+    assert services["ipsec"]["distributions"] == ["this-server"]
+    assert services["ITLRecovery"]["csr"] is False
+    assert body["trustStores"] == [s.name for s in TRUST_STORES if Role.PUBLISHER in s.roles]
+    assert get(client, path, auth=None).status_code == 401
+
+
+def test_get_identity_certificates_lists_the_service_identities(client: TestClient,
+                                                                svc: Services) -> None:
+    # GET on the upload route answered 405; it lists the service's identities here.
+    body = ok(get(client, "/identity/certificates?service=tomcat", auth=RO))
+    assert [c["service"] for c in body["certificates"]] == ["tomcat", "tomcat-ECDSA"]
+    for entry in body["certificates"]:
+        assert set(entry) == {"service", "filename", "certificate", "server"}
+        assert entry["server"] == NODE
+        assert entry["certificate"] == svc.certificates.show(NODE, entry["service"]).pem
+    ecdsa = ok(get(client, "/identity/certificates/?service=TOMCAT-ECDSA"))
+    assert [c["service"] for c in ecdsa["certificates"]] == ["tomcat-ECDSA"]
+    every = ok(get(client, "/identity/certificates"))
+    assert [c["service"] for c in every["certificates"]] == [
+        p.name for p in purposes_for(Role.PUBLISHER)]
+    assert refused(get(client, "/identity/certificates?service=nonsense"))["code"] == (
+        "unknown-purpose")
+
+
 # --- POST /csr, GET /csr ----------------------------------------------------------------
 
 
@@ -537,7 +580,7 @@ def compat_routes(svc: Services) -> list[tuple[str, str]]:
     mount = next(r for r in console.routes if isinstance(r, Mount) and r.path == COMPAT_BASE)
     found = [(method, r.path) for r in mount.routes if isinstance(r, Route)
              for method in sorted(r.methods or ()) if method != "HEAD"]
-    assert len(found) == 14  # seven routes, each with and without the trailing slash
+    assert len(found) == 20  # ten routes, each with and without the trailing slash
     return found
 
 

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse
 from uccerts.api import platformcom_io as io
 from uccerts.api.auth import Throttled, Unauthorized, identify, require_write
 from uccerts.api.context import AppContext
+from uccerts.api.platformcom_options import options as offered
 from uccerts.domain.checks import pick_leaf
 from uccerts.domain.codec import csr_pem, load_certificates
 from uccerts.domain.csr import CsrOptions
@@ -55,6 +56,9 @@ def create_compat(ctx: AppContext) -> FastAPI:
         ("GET", "/csr", routes.show_csr),
         ("POST", "/identity/certificates", routes.upload_identity),
         ("GET", "/identity/certificate", routes.show_identity),
+        ("GET", "/identity/certificates", routes.list_identities),
+        ("GET", "/config/options", routes.options),
+        ("GET", "/snapshot/options", routes.options),
         ("POST", "/trust/certificates", routes.upload_trust),
         ("GET", "/trust/certificate", routes.show_trust),
     ):
@@ -93,6 +97,27 @@ class _Routes:
         view = await run_in_threadpool(services.certificates.show, self.ctx.node, p.name)
         return JSONResponse({"service": view.purpose, "filename": view.filename,
                              "certificate": view.pem})
+
+    async def list_identities(self, request: Request) -> JSONResponse:
+        """GET on the upload route: this node's identities, of one service (``tomcat``:
+        tomcat and tomcat-ECDSA) or, without ``service``, all of them."""
+        services = await self._caller(request, write=False)
+        wanted: set[str] | None = None
+        if request.query_params.get("service", "").strip():
+            p = io.identity_purpose(io.query_service(request))
+            wanted = {p.name} if p.key_type is KeyType.EC else {
+                p.name, *(s.name for s in [io.ec_sibling(p)] if s is not None)}
+        views = await run_in_threadpool(services.certificates.list, self.ctx.node,
+                                        None, "own")
+        return JSONResponse({"certificates": [
+            {"service": v.purpose, "filename": v.filename, "certificate": v.pem,
+             "server": v.node}
+            for v in views if wanted is None or v.purpose in wanted]})
+
+    async def options(self, request: Request) -> JSONResponse:
+        services = await self._caller(request, write=False)
+        node = await run_in_threadpool(services.clusters.node, self.ctx.node)
+        return JSONResponse(offered(node.hostname, node.role))
 
     async def show_trust(self, request: Request) -> JSONResponse:
         services = await self._caller(request, write=False)
