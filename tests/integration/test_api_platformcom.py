@@ -44,6 +44,8 @@ REALM = 'Basic realm="CMPlatform Realm"'
 PY_HEADERS = {"Accept": "*/*", "Content-Type": "application/json"}
 CA_NOT_TRUSTED = "CA certificate is not available in the trust-store"
 SAN_MISMATCH = "CSR subject alternate name (SAN) and certificate SAN do not match"
+# Each node's own tomcat certificate, in tomcat-trust of every node (issue 10 item 13).
+OWN_FILES = {"cucm-pub.uc.example.pem", "cucm-sub1.uc.example.pem", "imp-pub.uc.example.pem"}
 CANONICAL_PEM = re.compile(
     r"-----BEGIN CERTIFICATE-----\n(?:[A-Za-z0-9+/]{64}\n)*[A-Za-z0-9+/=]{1,64}\n"
     r"-----END CERTIFICATE-----\n")
@@ -130,7 +132,13 @@ def audit(svc: Services) -> list[tuple[str, str, str, str, str]]:
 
 
 def trust_files(svc: Services, store: str = "tomcat-trust") -> dict[str, str]:
-    return {v.filename: v.sha256 for v in svc.certificates.list(NODE, store, "trust")}
+    """The store's files, without the nodes' own tomcat certificates."""
+    return {v.filename: v.sha256 for v in svc.certificates.list(NODE, store, "trust")
+            if v.filename not in OWN_FILES}
+
+
+def stored(certificates: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [c for c in certificates if c["filename"] not in OWN_FILES]
 
 
 def identity_sha(svc: Services, purpose: str = "tomcat") -> str:
@@ -157,8 +165,12 @@ def test_snapshot_has_one_identity_per_purpose_and_every_trust_store(
         assert entry["certificate"] == svc.certificates.show(NODE, entry["service"]).pem
     assert [t["service"] for t in body["trusts"]] == [
         s.name for s in TRUST_STORES if Role.PUBLISHER in s.roles]
-    assert all(set(t) == {"service", "certificate_data"} and t["certificate_data"] == []
-               for t in body["trusts"])
+    assert all(set(t) == {"service", "certificate_data"} for t in body["trusts"])
+    assert all(t["certificate_data"] == [] for t in body["trusts"]
+               if t["service"] != "tomcat-trust")
+    own = {c["filename"]: c["certificate"] for c in body["trusts"][0]["certificate_data"]}
+    assert own == {f"{n}.uc.example.pem": svc.certificates.show(n, "tomcat").pem
+                   for n in ("cucm-pub", "cucm-sub1", "imp-pub")}
     # A fresh id per response.
     assert ok(get(client, "/snapshot/server"))["trackingId"] != body["trackingId"]
 
@@ -173,7 +185,7 @@ def test_snapshot_shows_the_pending_csr_and_trust_files(client: TestClient) -> N
     assert tomcat["csr"] == csr.public_bytes(Encoding.PEM).decode()
     assert all(i["csr"] is None for i in body["identities"] if i["service"] != "tomcat")
     trust = next(t for t in body["trusts"] if t["service"] == "tomcat-trust")
-    assert trust["certificate_data"] == [
+    assert stored(trust["certificate_data"]) == [
         {"filename": "uccerts_Lab_Root_CA.pem", "certificate": pem_of(ca.root)}]
 
 
@@ -381,7 +393,9 @@ def test_leaf_intermediate_root_on_an_empty_trust_store(client: TestClient,
     assert ok(get(client, "/identity/certificate?service=tomcat")) == {
         "service": "tomcat", "filename": "tomcat.pem", "certificate": leaf}
     listed = ok(get(client, "/trust/certificate?service=tomcat"))["certificates"]
-    assert sorted(c["certificate"] for c in listed) == sorted([root, intermediate])
+    assert sorted(c["certificate"] for c in stored(listed)) == sorted([root, intermediate])
+    # The node's own entry is now the CA-signed certificate.
+    assert next(c for c in listed if c["filename"] == f"{FQDN}.pem")["certificate"] == leaf
     # The pending CSR became the identity key.
     assert refused(get(client, "/csr?service=tomcat"), 404)["code"] == "csr-not-found"
     # One audit entry for the whole upload (the CAs came with it).
@@ -523,7 +537,7 @@ def test_trust_upload_service_list_or_string_multi_pem_and_reupload(
     assert again["certificates"] == []
     listed = ok(get(client, "/trust/certificate?service=tomcat"))
     assert set(listed) == {"certificates"}
-    assert sorted(listed["certificates"], key=lambda c: c["filename"]) == [
+    assert sorted(stored(listed["certificates"]), key=lambda c: c["filename"]) == [
         {"certificate": intermediate, "filename": "uccerts_Lab_Issuing_CA.pem",
          "service": "tomcat-trust"},
         {"certificate": root, "filename": "uccerts_Lab_Root_CA.pem",
@@ -538,7 +552,7 @@ def test_trust_pem_comes_back_canonical(client: TestClient) -> None:
            + "\r\n".join(b64[i:i + 76] for i in range(0, len(b64), 76))
            + "\r\n-----END CERTIFICATE-----")
     ok(py_post(client, "/trust/certificates", {"service": "tomcat", "certificates": [odd]}))
-    listed = ok(get(client, "/trust/certificate?service=tomcat"))["certificates"]
+    listed = stored(ok(get(client, "/trust/certificate?service=tomcat"))["certificates"])
     assert [c["certificate"] for c in listed] == [root]
     assert CANONICAL_PEM.fullmatch(listed[0]["certificate"])
     # What the Node tool compares to decide what is already there: equal after trim().
@@ -627,7 +641,7 @@ def test_trailing_slashes_and_service_case(client: TestClient) -> None:
     pem = ok(py_post(client, "/csr/", {"service": "TOMCAT", "commonName": FQDN}))["csr"]
     assert ok(get(client, "/csr/?service=Tomcat"))["csr"] == pem
     assert ok(get(client, "/identity/certificate/?service=TOMCAT"))["service"] == "tomcat"
-    assert ok(get(client, "/trust/certificate/?service=TomCat")) == {"certificates": []}
+    assert stored(ok(get(client, "/trust/certificate/?service=TomCat"))["certificates"]) == []
     assert ok(get(client, "/snapshot/server/"))["server"] == NODE
 
 

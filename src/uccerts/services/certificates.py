@@ -27,6 +27,7 @@ from uccerts.services.cluster import identity_filename, replacement_self_signed
 from uccerts.services.context import Context, Site, find_node, locate, resolve_cluster
 from uccerts.services.restarts import RestartNeeded, restarts_for
 from uccerts.services.trust import Installed, TrustService, clean_description, import_trust
+from uccerts.services.trust_own import TrustReader
 from uccerts.services.views import CertView, identity_view, sha256_of, trust_view
 from uccerts.storage.ports import UnitOfWork
 
@@ -127,7 +128,8 @@ class CertificateService:
                 own += [i for i in uow.identities.list(cluster.name, node)
                         if identity in (None, i.purpose)]
             if kind in (None, "trust") and not identity:
-                own += uow.trust.list(cluster.name, node, store)
+                own += TrustReader(uow, cluster.name).list(node, store,
+                                                           [n.hostname for n in nodes])
         if expiring_within_days is not None:
             limit = self.ctx.clock() + dt.timedelta(days=expiring_within_days)
             own = [c for c in own if c.certificate.not_valid_after_utc <= limit]
@@ -145,7 +147,8 @@ class CertificateService:
                 if not filename:
                     raise UsageError("A trust store holds many certificates: name one",
                                      code="file-required", fix="Add --file NAME.pem")
-                entry = uow.trust.get(cluster.name, node.hostname, store.name, filename)
+                entry = TrustReader(uow, cluster.name).get(node.hostname, store.name,
+                                                           filename)
                 if entry is None:
                     raise NotFound(f"No file '{filename}' in {store.name} on {node.hostname}",
                                    code="trust-file-not-found",

@@ -15,6 +15,7 @@ from uccerts.domain.purposes import TrustStore, trust_store
 from uccerts.domain.truststore import decide_trust_upload, order_root_first, trust_filename
 from uccerts.errors import FindingsError, NotFound, UsageError
 from uccerts.services.context import Context, Site, locate
+from uccerts.services.trust_own import TrustReader
 from uccerts.services.views import sha256_of
 from uccerts.storage.ports import UnitOfWork
 
@@ -79,10 +80,11 @@ def plan_trust(uow: UnitOfWork, ctx: Context, site: Site, store: TrustStore,
     cluster, node = site.cluster, site.node
     changes: list[TrustChange] = []
     findings: list[Finding] = []
+    reader = TrustReader(uow, cluster.name)  # nodes' own tomcat certificates count too
     for target in store_nodes(site, store):
 
         def existing(cn: str, _t: Node = target) -> TrustEntry | None:
-            return uow.trust.by_common_name(cluster.name, _t.hostname, store.name, cn)
+            return reader.by_common_name(_t.hostname, store.name, cn)
 
         decisions = decide_trust_upload(store.name, certs, existing, now=ctx.clock())
         refusals = [d.finding for d in decisions if d.finding is not None]
@@ -90,7 +92,7 @@ def plan_trust(uow: UnitOfWork, ctx: Context, site: Site, store: TrustStore,
             raise FindingsError(refusals)
         if target.hostname == node.hostname:  # report once, not once per replica
             findings.extend(f.as_warning() for f in refusals)
-        taken = uow.trust.filenames(cluster.name, target.hostname, store.name)
+        taken = reader.filenames(target.hostname, store.name)
         for decision in decisions:
             if decision.action not in ("add", "replace"):
                 continue
@@ -166,6 +168,13 @@ class TrustService:
             cluster, node = site.cluster, site.node
             check_store_on_node(store, node)
             site.lock_all(uow)
+            reader = TrustReader(uow, cluster.name)
+            if reader.is_derived(node.hostname, store.name, filename):
+                raise UsageError(
+                    f"{filename} in {store.name} is a node's own tomcat certificate: every "
+                    "node trusts it while it is that node's identity",
+                    code="own-certificate-not-deletable",
+                    fix="Regenerate or replace that node's tomcat certificate instead")
             entry = uow.trust.get(cluster.name, node.hostname, store.name, filename)
             if entry is None:
                 raise NotFound(f"No file '{filename}' in {store.name} on {node.hostname}",
