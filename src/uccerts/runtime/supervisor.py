@@ -246,7 +246,9 @@ class Supervisor:
             fresh = reuse if reuse is not None else await self._db.run(
                 self._hooks.prepare, inst.node.hostname, inst.service.name)
             load = replace(fresh, state=State.STARTED.value)
-            handler, tls = self._behaviour(inst, load)
+            ecdsa = await self._db.run(self._hooks.ecdsa_load, inst.node.hostname,
+                                       inst.service.name)
+            handler, tls = self._behaviour(inst, load, ecdsa)
             inst.warnings = []
             listeners = await self._bind(inst, handler, tls)
         except BaseException:
@@ -289,7 +291,7 @@ class Supervisor:
         counts = Counter(p for name in node.activated for p in node.ports_of(name))
         return {p for p, n in counts.items() if n > 1}
 
-    def _behaviour(self, inst: Instance, load: ServiceLoad
+    def _behaviour(self, inst: Instance, load: ServiceLoad, ecdsa: ServiceLoad | None = None
                    ) -> tuple[Handler, ssl.SSLContext | None]:
         name, node = inst.service.name, inst.node.hostname
         if load.certificate is None or load.key is None:
@@ -300,7 +302,9 @@ class Supervisor:
         if name == TFTP:
             files = tftp.TftpFiles.decode(load.snapshot)
             return tftp.handler(files, load.certificate, load.key, self.phones.route), None
-        tls = server_context(load.certificate, load.key, _chain(load))
+        also = (None if ecdsa is None or ecdsa.certificate is None or ecdsa.key is None
+                else (ecdsa.certificate, ecdsa.key, _chain(ecdsa)))
+        tls = server_context(load.certificate, load.key, _chain(load), ecdsa=also)
         if name == TVS:
             return tvs.handler(tvs.decode_snapshot(load.snapshot)), tls
         if name == CALLMANAGER:
