@@ -662,6 +662,18 @@ def test_malformed_json_is_400_never_500(client: TestClient, path: str, raw: byt
     assert refused(response)["code"] == "malformed-json"
 
 
+def test_even_a_bug_answers_json(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Clients parse every answer; a 500 was plain text.
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug with internals")
+
+    monkeypatch.setattr(type(svc.csrs), "pem", broken)
+    client = TestClient(create_app(svc, NODE), base_url=f"https://{FQDN}",
+                        raise_server_exceptions=False)
+    body = refused(get(client, "/csr?service=tomcat"), 500)
+    assert body["code"] == "internal-error" and "internals" not in json.dumps(body)
+
+
 def test_a_body_over_one_mib_is_413(client: TestClient) -> None:
     big = {"service": "tomcat", "certificates": ["A" * (1024 * 1024)]}
     response = py_post(client, "/trust/certificates", big)
