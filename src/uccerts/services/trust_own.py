@@ -83,8 +83,10 @@ class TrustReader:
 
     def by_common_name(self, node: str, store: str, cn: str) -> TrustEntry | None:
         found = self.uow.trust.by_common_name(self.cluster, node, store, cn)
-        if found is not None:
+        if found is not None or store != OWN_STORE:
             return found
+        if not any(store_key(c) == cn for c in self._own_certificates()):
+            return None  # the usual case: no second read of the store
         return next((e for e in self.derived(node, store)
                      if store_key(e.certificate) == cn), None)
 
