@@ -105,9 +105,10 @@ def build_lab_ca(settings: Settings, clock: Clock = utc_now) -> LabCaService:
 
 def build_services(settings: Settings, *, actor: str = "system", source: str = "cli",
                    cluster: str | None = None) -> Services:
-    from uccerts.storage.engine import make_engine
+    from uccerts.storage.engine import make_engine, sqlite_file
     from uccerts.storage.keycheck import check_master_key
     from uccerts.storage.migrate import upgrade
+    from uccerts.storage.permissions import home_paths, warn_if_open
     from uccerts.storage.secrets import Sealer, load_or_create_master_key
     from uccerts.storage.sql import SqlStore
 
@@ -121,6 +122,7 @@ def build_services(settings: Settings, *, actor: str = "system", source: str = "
     except BaseException:
         engine.dispose()
         raise
+    warn_if_open(home_paths(settings.home, sqlite_file(settings.db_url)))
     services = build_from_uow(store.uow, actor=actor, source=source, cluster=cluster,
                               read=store.reader)
     return replace(services, close=engine.dispose, settings=settings)

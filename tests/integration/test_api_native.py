@@ -238,6 +238,28 @@ def test_upload_bodies_other_than_json_or_multipart_are_refused(client: TestClie
             400, "malformed-json")
 
 
+def test_unreadable_files_are_audited_as_refusals(client: TestClient) -> None:
+    url = f"{API}/nodes/{NODE}/certificates"
+    problem(client.post(f"{url}/tomcat-trust", files={"file": ("hostname", b"cucm-pub\n")}),
+            400, "invalid-certificate-file")
+    problem(client.post(f"{url}/CallManager", json={"pem": "just some text"}),
+            400, "invalid-certificate-file")
+    entries = client.get(f"{API}/audit", params={"limit": 200}).json()
+    refusals = [(e["action"], e["purpose"]) for e in entries if e["outcome"] == "refused"]
+    assert sorted(refusals) == [("certificate upload", "CallManager"),
+                                ("trust upload", "tomcat-trust")]
+
+
+@pytest.mark.parametrize("body", [b'{"a":' * 3000, b"[" * 3000 + b"]" * 3000,
+                                  b'{"pem": "\xff\xfe"}'])
+def test_json_a_parser_cannot_read_is_a_400_problem_not_a_500(client: TestClient,
+                                                                body: bytes) -> None:
+    # Deep nesting raised RecursionError past the JSON parser's ValueError handler.
+    url = f"{API}/nodes/{NODE}/certificates/tomcat-trust"
+    problem(client.post(url, content=body, headers={"content-type": "application/json"}),
+            400, "malformed-json")
+
+
 # ------------------------------------------------------------------ cluster and nodes
 
 

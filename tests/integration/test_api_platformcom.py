@@ -27,6 +27,7 @@ from pki import CA, DAY
 from uccerts.api.platformcom import COMPAT_BASE
 from uccerts.app import create_app
 from uccerts.bootstrap import Services, build_from_uow
+from uccerts.domain.codec import csr_pem
 from uccerts.domain.names import sans_of
 from uccerts.domain.purposes import TRUST_STORES, Role, purposes_for
 
@@ -43,6 +44,8 @@ REALM = 'Basic realm="CMPlatform Realm"'
 PY_HEADERS = {"Accept": "*/*", "Content-Type": "application/json"}
 CA_NOT_TRUSTED = "CA certificate is not available in the trust-store"
 SAN_MISMATCH = "CSR subject alternate name (SAN) and certificate SAN do not match"
+# Each node's own tomcat certificate, in tomcat-trust of every node (issue 10 item 13).
+OWN_FILES = {"cucm-pub.uc.example.pem", "cucm-sub1.uc.example.pem", "imp-pub.uc.example.pem"}
 CANONICAL_PEM = re.compile(
     r"-----BEGIN CERTIFICATE-----\n(?:[A-Za-z0-9+/]{64}\n)*[A-Za-z0-9+/=]{1,64}\n"
     r"-----END CERTIFICATE-----\n")
@@ -129,7 +132,13 @@ def audit(svc: Services) -> list[tuple[str, str, str, str, str]]:
 
 
 def trust_files(svc: Services, store: str = "tomcat-trust") -> dict[str, str]:
-    return {v.filename: v.sha256 for v in svc.certificates.list(NODE, store, "trust")}
+    """The store's files, without the nodes' own tomcat certificates."""
+    return {v.filename: v.sha256 for v in svc.certificates.list(NODE, store, "trust")
+            if v.filename not in OWN_FILES}
+
+
+def stored(certificates: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [c for c in certificates if c["filename"] not in OWN_FILES]
 
 
 def identity_sha(svc: Services, purpose: str = "tomcat") -> str:
@@ -156,8 +165,12 @@ def test_snapshot_has_one_identity_per_purpose_and_every_trust_store(
         assert entry["certificate"] == svc.certificates.show(NODE, entry["service"]).pem
     assert [t["service"] for t in body["trusts"]] == [
         s.name for s in TRUST_STORES if Role.PUBLISHER in s.roles]
-    assert all(set(t) == {"service", "certificate_data"} and t["certificate_data"] == []
-               for t in body["trusts"])
+    assert all(set(t) == {"service", "certificate_data"} for t in body["trusts"])
+    assert all(t["certificate_data"] == [] for t in body["trusts"]
+               if t["service"] != "tomcat-trust")
+    own = {c["filename"]: c["certificate"] for c in body["trusts"][0]["certificate_data"]}
+    assert own == {f"{n}.uc.example.pem": svc.certificates.show(n, "tomcat").pem
+                   for n in ("cucm-pub", "cucm-sub1", "imp-pub")}
     # A fresh id per response.
     assert ok(get(client, "/snapshot/server"))["trackingId"] != body["trackingId"]
 
@@ -172,8 +185,51 @@ def test_snapshot_shows_the_pending_csr_and_trust_files(client: TestClient) -> N
     assert tomcat["csr"] == csr.public_bytes(Encoding.PEM).decode()
     assert all(i["csr"] is None for i in body["identities"] if i["service"] != "tomcat")
     trust = next(t for t in body["trusts"] if t["service"] == "tomcat-trust")
-    assert trust["certificate_data"] == [
+    assert stored(trust["certificate_data"]) == [
         {"filename": "uccerts_Lab_Root_CA.pem", "certificate": pem_of(ca.root)}]
+
+
+# --- GET /config/options, /snapshot/options, /identity/certificates -------------------
+
+
+@pytest.mark.parametrize("path", ["/config/options", "/snapshot/options",
+                                  "/config/options/", "/snapshot/options/"])
+def test_options_say_what_the_node_offers(client: TestClient, path: str) -> None:
+    # Tools pre-check these and expect 2xx JSON (they were 404).
+    body = ok(get(client, path, auth=RO))
+    assert body["server"] == NODE
+    assert body["distributions"] == ["this-server", "multi-server"]
+    assert body["keyTypes"] == {"rsa": {"keyLengths": [1024, 2048, 3072, 4096],
+                                        "default": 2048},
+                                "ec": {"keyLengths": [256, 384, 521], "default": 256}}
+    assert body["hashAlgorithms"] == ["sha256", "sha384", "sha512"]
+    services = {s["service"]: s for s in body["services"]}
+    assert list(services) == [p.name for p in purposes_for(Role.PUBLISHER)]
+    assert services["tomcat"] == {"service": "tomcat", "keyType": "rsa",
+                                  "distributions": ["this-server", "multi-server"],
+                                  "csr": True, "trustStore": "tomcat-trust"}
+    assert services["ipsec"]["distributions"] == ["this-server"]
+    assert services["ITLRecovery"]["csr"] is False
+    assert body["trustStores"] == [s.name for s in TRUST_STORES if Role.PUBLISHER in s.roles]
+    assert get(client, path, auth=None).status_code == 401
+
+
+def test_get_identity_certificates_lists_the_service_identities(client: TestClient,
+                                                                svc: Services) -> None:
+    # GET on the upload route answered 405; it lists the service's identities here.
+    body = ok(get(client, "/identity/certificates?service=tomcat", auth=RO))
+    assert [c["service"] for c in body["certificates"]] == ["tomcat", "tomcat-ECDSA"]
+    for entry in body["certificates"]:
+        assert set(entry) == {"service", "filename", "certificate", "server"}
+        assert entry["server"] == NODE
+        assert entry["certificate"] == svc.certificates.show(NODE, entry["service"]).pem
+    ecdsa = ok(get(client, "/identity/certificates/?service=TOMCAT-ECDSA"))
+    assert [c["service"] for c in ecdsa["certificates"]] == ["tomcat-ECDSA"]
+    every = ok(get(client, "/identity/certificates"))
+    assert [c["service"] for c in every["certificates"]] == [
+        p.name for p in purposes_for(Role.PUBLISHER)]
+    assert refused(get(client, "/identity/certificates?service=nonsense"))["code"] == (
+        "unknown-purpose")
 
 
 # --- POST /csr, GET /csr ----------------------------------------------------------------
@@ -233,14 +289,47 @@ def test_ec_key_type_makes_the_ecdsa_csr(client: TestClient, svc: Services) -> N
     assert isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size == 256
 
 
-def test_multi_server_csr_names_are_exact_too(client: TestClient, svc: Services) -> None:
+NODES = ("cucm-pub", "cucm-sub1", "imp-pub")
+
+
+def _pending(svc: Services, purpose: str = "tomcat") -> dict[str, str]:
+    return {c.node: csr_pem(c.csr) for c in svc.csrs.list() if c.purpose == purpose}
+
+
+@pytest.mark.parametrize("posted_to", ["cucm-pub", "cucm-sub1"])
+def test_multi_server_csr_names_every_covered_node_plus_alt_names(
+        svc: Services, posted_to: str) -> None:
+    # §13 as amended: multi-server SANs are every covered node's FQDN (§4) plus
+    # altNames; the CSR is pending on the publisher and on each covered node, whichever
+    # node it was posted to. (It named only commonName before.)
+    client = TestClient(create_app(svc, posted_to), base_url=f"https://{posted_to}.uc.example")
     cn = "cucm-pub-ms.uc.example"
     body = ok(py_post(client, "/csr", {"service": "tomcat", "distribution": "multi-server",
                                         "commonName": cn,
-                                        "altNames": ["cucm-sub1.uc.example"]}))
-    assert sans_of(x509.load_pem_x509_csr(body["csr"].encode())) == [
-        cn, "cucm-sub1.uc.example"]
-    assert svc.csrs.pem("cucm-sub1", "tomcat") == body["csr"]
+                                        "altNames": ["cucm.uc.example"]}))
+    csr = x509.load_pem_x509_csr(body["csr"].encode())
+    assert csr.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == cn
+    fqdns = [f"{n}.uc.example" for n in NODES]
+    assert sorted(sans_of(csr)) == sorted([*fqdns, "cucm.uc.example"])
+    assert _pending(svc) == dict.fromkeys(NODES, body["csr"])
+    # CallManager covers the CUCM nodes only.
+    cm = ok(py_post(client, "/csr", {"service": "callmanager",
+                                      "distribution": "multi-server"}))["csr"]
+    assert sorted(sans_of(x509.load_pem_x509_csr(cm.encode()))) == sorted(fqdns[:2])
+    assert _pending(svc, "CallManager") == dict.fromkeys(NODES[:2], cm)
+
+
+def test_this_server_csr_posted_to_a_subscriber_is_its_own(svc: Services) -> None:
+    client = TestClient(create_app(svc, "cucm-sub1"), base_url="https://cucm-sub1.uc.example")
+    ok(py_post(client, "/csr", {"service": "tomcat", "distribution": "multi-server"}))
+    body = ok(py_post(client, "/csr", {"service": "tomcat", "distribution": "this-server",
+                                        "commonName": "sub.uc.example",
+                                        "altNames": ["alt.uc.example"]}))
+    csr = x509.load_pem_x509_csr(body["csr"].encode())
+    assert sans_of(csr) == ["sub.uc.example", "alt.uc.example"]  # exactly, nothing added
+    pending = _pending(svc)
+    assert pending["cucm-sub1"] == body["csr"]
+    assert pending["cucm-pub"] != body["csr"]  # the others keep the multi-server CSR
 
 
 def test_each_csr_call_replaces_the_pending_one(client: TestClient, svc: Services) -> None:
@@ -261,6 +350,13 @@ def test_each_csr_call_replaces_the_pending_one(client: TestClient, svc: Service
     ({"commonName": FQDN}, "missing-field"),
     ({"service": "tomcat", "keyLength": 1000}, "invalid-key-length"),
     ({"service": "tomcat", "keyLength": "big"}, "invalid-field"),
+    # Unicode digits pass str.isdigit(): "²" made int() raise (a plain-text 500) and
+    # "٣" was read as 3. Only ASCII digits are a number.
+    ({"service": "tomcat", "keyLength": "²"}, "invalid-field"),
+    ({"service": "tomcat", "keyLength": "٣"}, "invalid-field"),
+    ({"service": "tomcat", "keyLength": "２０４８"}, "invalid-field"),
+    ({"service": "tomcat", "keyLength": "-2048"}, "invalid-field"),
+    ({"service": "tomcat", "keyLength": 2048.5}, "invalid-field"),
     ({"service": "tomcat", "keyType": "dsa"}, "invalid-key-type"),
     ({"service": "ipsec", "keyType": "ec"}, "invalid-key-type"),
     ({"service": "tomcat", "hashAlgorithm": "md5"}, "invalid-hash"),
@@ -297,7 +393,9 @@ def test_leaf_intermediate_root_on_an_empty_trust_store(client: TestClient,
     assert ok(get(client, "/identity/certificate?service=tomcat")) == {
         "service": "tomcat", "filename": "tomcat.pem", "certificate": leaf}
     listed = ok(get(client, "/trust/certificate?service=tomcat"))["certificates"]
-    assert sorted(c["certificate"] for c in listed) == sorted([root, intermediate])
+    assert sorted(c["certificate"] for c in stored(listed)) == sorted([root, intermediate])
+    # The node's own entry is now the CA-signed certificate.
+    assert next(c for c in listed if c["filename"] == f"{FQDN}.pem")["certificate"] == leaf
     # The pending CSR became the identity key.
     assert refused(get(client, "/csr?service=tomcat"), 404)["code"] == "csr-not-found"
     # One audit entry for the whole upload (the CAs came with it).
@@ -368,6 +466,22 @@ def test_upload_without_a_csr_names_the_appliance_file(client: TestClient) -> No
         "The file /usr/local/platform/.security/tomcat/keys/tomcat.csr does not exist"]
 
 
+def test_service_as_a_one_element_list_works_on_every_route(client: TestClient,
+                                                           svc: Services) -> None:
+    # The clients send ["tomcat"] to trust upload; identity upload and /csr took only
+    # the string form (a 400).
+    csr = x509.load_pem_x509_csr(ok(py_post(client, "/csr", {
+        "service": ["tomcat"], "commonName": FQDN, "keyLength": " 2048 "}))["csr"].encode())
+    chain = signed_chain(csr)
+    body = ok(py_post(client, "/identity/certificates",
+                      {"service": ["tomcat"], "certificates": chain}))
+    assert body["service"] == "tomcat"
+    assert svc.certificates.show(NODE, "tomcat").pem == chain[0]
+    assert refused(py_post(client, "/identity/certificates", {
+        "service": ["tomcat", "CallManager"], "certificates": chain}))["code"] == (
+        "invalid-field")
+
+
 def test_an_ec_certificate_for_service_tomcat_goes_to_tomcat_ecdsa(
         client: TestClient, svc: Services) -> None:
     chain = signed_chain(new_csr(client, keyType="ec"))
@@ -387,6 +501,20 @@ def test_an_ec_certificate_for_service_tomcat_goes_to_tomcat_ecdsa(
 def test_identity_upload_refusals(client: TestClient, body: dict[str, object],
                                   code: str) -> None:
     assert refused(py_post(client, "/identity/certificates", body))["code"] == code
+
+
+def test_unreadable_files_are_audited_as_refusals(client: TestClient, svc: Services) -> None:
+    key = "-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+    refused(py_post(client, "/identity/certificates",
+                    {"service": "tomcat", "certificates": [key]}))
+    refused(py_post(client, "/trust/certificates",
+                    {"service": ["tomcat"], "certificates": ["cucm-pub\n"]}))
+    refused(py_post(client, "/trust/certificates",
+                    {"service": ["tomcat", "CallManager"], "certificates": ["cucm-pub\n"]}))
+    assert audit(svc) == [
+        (RW[0], "api", "trust upload", "refused", "tomcat-trust"),
+        (RW[0], "api", "trust upload", "refused", "tomcat-trust"),
+        (RW[0], "api", "certificate upload", "refused", "tomcat")]
 
 
 # --- POST /trust/certificates, GET /trust/certificate ---------------------------------
@@ -409,7 +537,7 @@ def test_trust_upload_service_list_or_string_multi_pem_and_reupload(
     assert again["certificates"] == []
     listed = ok(get(client, "/trust/certificate?service=tomcat"))
     assert set(listed) == {"certificates"}
-    assert sorted(listed["certificates"], key=lambda c: c["filename"]) == [
+    assert sorted(stored(listed["certificates"]), key=lambda c: c["filename"]) == [
         {"certificate": intermediate, "filename": "uccerts_Lab_Issuing_CA.pem",
          "service": "tomcat-trust"},
         {"certificate": root, "filename": "uccerts_Lab_Root_CA.pem",
@@ -424,7 +552,7 @@ def test_trust_pem_comes_back_canonical(client: TestClient) -> None:
            + "\r\n".join(b64[i:i + 76] for i in range(0, len(b64), 76))
            + "\r\n-----END CERTIFICATE-----")
     ok(py_post(client, "/trust/certificates", {"service": "tomcat", "certificates": [odd]}))
-    listed = ok(get(client, "/trust/certificate?service=tomcat"))["certificates"]
+    listed = stored(ok(get(client, "/trust/certificate?service=tomcat"))["certificates"])
     assert [c["certificate"] for c in listed] == [root]
     assert CANONICAL_PEM.fullmatch(listed[0]["certificate"])
     # What the Node tool compares to decide what is already there: equal after trim().
@@ -466,7 +594,7 @@ def compat_routes(svc: Services) -> list[tuple[str, str]]:
     mount = next(r for r in console.routes if isinstance(r, Mount) and r.path == COMPAT_BASE)
     found = [(method, r.path) for r in mount.routes if isinstance(r, Route)
              for method in sorted(r.methods or ()) if method != "HEAD"]
-    assert len(found) == 14  # seven routes, each with and without the trailing slash
+    assert len(found) == 20  # ten routes, each with and without the trailing slash
     return found
 
 
@@ -513,7 +641,7 @@ def test_trailing_slashes_and_service_case(client: TestClient) -> None:
     pem = ok(py_post(client, "/csr/", {"service": "TOMCAT", "commonName": FQDN}))["csr"]
     assert ok(get(client, "/csr/?service=Tomcat"))["csr"] == pem
     assert ok(get(client, "/identity/certificate/?service=TOMCAT"))["service"] == "tomcat"
-    assert ok(get(client, "/trust/certificate/?service=TomCat")) == {"certificates": []}
+    assert stored(ok(get(client, "/trust/certificate/?service=TomCat"))["certificates"]) == []
     assert ok(get(client, "/snapshot/server/"))["server"] == NODE
 
 
@@ -532,6 +660,18 @@ def test_malformed_json_is_400_never_500(client: TestClient, path: str, raw: byt
     response = client.post(COMPAT_BASE + path, content=raw, auth=RW,
                            headers={"Content-Type": "application/json"})
     assert refused(response)["code"] == "malformed-json"
+
+
+def test_even_a_bug_answers_json(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Clients parse every answer; a 500 was plain text.
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug with internals")
+
+    monkeypatch.setattr(type(svc.csrs), "pem", broken)
+    client = TestClient(create_app(svc, NODE), base_url=f"https://{FQDN}",
+                        raise_server_exceptions=False)
+    body = refused(get(client, "/csr?service=tomcat"), 500)
+    assert body["code"] == "internal-error" and "internals" not in json.dumps(body)
 
 
 def test_a_body_over_one_mib_is_413(client: TestClient) -> None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
+import subprocess
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from clusters import lab_ca, pem, sign
@@ -489,3 +492,34 @@ def test_the_control_socket_drives_the_running_cluster(
     assert ("alice", "cli", "service restart", "ok", "cucm-pub") in audit
     assert ("alice", "cli", "service activate", "refused", "cucm-pub") in audit
     assert ("alice", "cli", "phones reset", "ok", "") in audit
+
+
+# ------------------------------------------------------------------ tomcat-ECDSA
+
+
+def _openssl_served_sha256(address: str, port: int, *extra: str) -> str:
+    out = subprocess.run(["openssl", "s_client", "-connect", f"{address}:{port}", *extra],
+                         input=b"", capture_output=True, timeout=20, check=False).stdout
+    cert = x509.load_pem_x509_certificate(out)  # the first PEM block: the server's
+    return cert_sha256(cert)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_tomcat_answers_ecdsa_only_clients_with_tomcat_ecdsa(
+        cluster: tuple[Services, dict[str, str]]) -> None:
+    svc, addr = cluster
+    pub = addr["cucm-pub"]
+    ecdsa_only = ("-sigalgs", "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512")
+
+    async def body() -> None:
+        async with running(svc, start_phones=False):
+            rsa, ec = (identity_sha(svc, "cucm-pub", p) for p in ("tomcat", "tomcat-ECDSA"))
+            for port in (443, 8443):
+                assert await served_sha256(pub, port) == rsa  # a default client
+                for version in ("-tls1_3", "-tls1_2"):
+                    assert await asyncio.to_thread(
+                        _openssl_served_sha256, pub, port, version, *ecdsa_only) == ec
+                    assert await asyncio.to_thread(
+                        _openssl_served_sha256, pub, port, version) == rsa
+
+    run(body)

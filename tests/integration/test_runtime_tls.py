@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import ssl
 import stat
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from tests.integration.runtime_helpers import (
     refused,
 )
 from uccerts.runtime.listener import Listener
-from uccerts.runtime.tlsctx import server_context
+from uccerts.runtime.tlsctx import offers_only_ecdsa, server_context
 
 
 async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -227,3 +229,64 @@ def test_a_key_that_does_not_match_fails_and_leaves_nothing_behind(
     with pytest.raises(ssl.SSLError):
         server_context(pki["rsa"].cert, make_key("rsa"))
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ RSA and ECDSA
+
+
+def _openssl_key_type(address: str, port: int, *extra: str) -> str:
+    """What ``openssl s_client`` reports of the server's key (a client whose signature
+    algorithms can be limited, which Python's ssl cannot do)."""
+    out = subprocess.run(["openssl", "s_client", "-connect", f"{address}:{port}", *extra],
+                         input=b"", capture_output=True, timeout=20, check=False).stdout
+    line = next(x for x in out.decode().splitlines() if x.startswith("Peer signature type"))
+    return line.split(":")[1].strip()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_ecdsa_only_clients_get_the_ecdsa_certificate_the_others_rsa(
+        address: str, pki: dict[str, Any]) -> None:
+    # As the appliance's Tomcat: the RSA certificate unless the client cannot take it.
+    rsa_leaf, ec_leaf, issuing = pki["rsa"], pki["ec"], pki["issuing"]
+    tls = server_context(rsa_leaf.cert, rsa_leaf.key, [issuing.cert],
+                         ecdsa=(ec_leaf.cert, ec_leaf.key, [issuing.cert]))
+
+    async def main() -> None:
+        listener = Listener(address, free_port(address), echo, tls)
+        await bounded(listener.start())
+        try:
+            port = listener.port
+            der = await handshake(address, port)  # a default Python client (TLS 1.3)
+            assert der == rsa_leaf.cert.public_bytes(Encoding.DER)
+            tls12 = client_context()
+            tls12.maximum_version = ssl.TLSVersion.TLSv1_2
+            assert await handshake(address, port, tls12) == rsa_leaf.cert.public_bytes(
+                Encoding.DER)
+            for version in ("-tls1_3", "-tls1_2"):
+                run = asyncio.to_thread
+                assert await bounded(run(_openssl_key_type, address, port, version)) in (
+                    "RSA-PSS", "RSA")
+                assert await bounded(run(_openssl_key_type, address, port, version,
+                                         "-sigalgs", "ECDSA+SHA256:ECDSA+SHA384")) == "ECDSA"
+        finally:
+            await bounded(listener.stop())
+
+    asyncio.run(bounded(main()))
+
+
+def test_offers_only_ecdsa_reads_the_client_hello() -> None:
+    def hello(*schemes: int) -> bytes:
+        sigalgs = b"".join(s.to_bytes(2, "big") for s in schemes)
+        ext = (13).to_bytes(2, "big") + (len(sigalgs) + 2).to_bytes(2, "big") + (
+            len(sigalgs).to_bytes(2, "big") + sigalgs)
+        other = (10).to_bytes(2, "big") + (4).to_bytes(2, "big") + b"\x00\x02\x00\x17"
+        exts = other + ext
+        body = (b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+                + len(exts).to_bytes(2, "big") + exts)
+        return b"\x01" + len(body).to_bytes(3, "big") + body
+
+    assert offers_only_ecdsa(hello(0x0403, 0x0503))
+    assert not offers_only_ecdsa(hello(0x0403, 0x0804))
+    assert not offers_only_ecdsa(hello(0x0804, 0x0401))
+    assert not offers_only_ecdsa(hello(0x0807))  # Ed25519 only: no ECDSA either
+    assert not offers_only_ecdsa(hello()[:20])  # truncated: the RSA default

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
 from sqlalchemy import exc, text
 
+from uccerts.bootstrap import build_services
+from uccerts.config import Settings
 from uccerts.errors import SystemFailure
 from uccerts.storage.engine import make_engine, mask_url
 from uccerts.storage.migrate import upgrade
@@ -90,3 +94,43 @@ def test_bad_urls_are_system_failures(url: str) -> None:
 def test_mask_url() -> None:
     assert mask_url("postgresql+psycopg://u:pw@h/db") == "postgresql+psycopg://u:***@h/db"
     assert mask_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_home_and_its_database_files_are_private(tmp_path: Path) -> None:
+    # They hold password and token hashes and the audit trail; they were 0644 in 0755.
+    old = os.umask(0o022)
+    try:
+        home = tmp_path / "home"
+        path = home / "uccerts.db"
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            upgrade(engine)
+            with engine.connect() as conn:  # a reader beside the pool: -wal and -shm exist
+                conn.execute(text("SELECT 1")).scalar()
+                assert _mode(home) == 0o700
+                for name in ("uccerts.db", "uccerts.db-wal", "uccerts.db-shm"):
+                    assert _mode(home / name) == 0o600, name
+        finally:
+            engine.dispose()
+    finally:
+        os.umask(old)
+
+
+def test_uccerts_warns_once_when_the_home_or_database_is_readable_by_others(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "wide"
+    settings = Settings(home=home, db_url=f"sqlite:///{home / 'uccerts.db'}")
+    build_services(settings).dispose()
+    assert capsys.readouterr().err == ""  # created private: nothing to say
+    home.chmod(0o755)
+    (home / "uccerts.db").chmod(0o644)
+    build_services(settings).dispose()
+    build_services(settings).dispose()
+    err = capsys.readouterr().err
+    assert err.count(f"{home} is open to other users (mode 0755)") == 1
+    assert err.count(f"{home / 'uccerts.db'} is open to other users (mode 0644)") == 1
+    assert f"chmod 600 {home / 'uccerts.db'}" in err and f"chmod 700 {home}" in err

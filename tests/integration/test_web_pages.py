@@ -93,7 +93,8 @@ def test_certificate_list_has_the_appliance_columns_and_find(web: Console) -> No
     assert re.search(r"\b2 records found", ecdsa)
     by_cn = text(web.get("/certificates?node=*&field=common_name&op=begins&q=cucm-sub1"))
     assert "cucm-sub1" in by_cn and "imp-pub.uc.example" not in by_cn
-    assert "0 records found" in text(web.get("/certificates?type=trust"))
+    # Each node's own tomcat certificate is in tomcat-trust (of every node).
+    assert "3 records found" in text(web.get("/certificates?type=trust"))
     assert "0 records found" in text(web.get("/certificates?expires=30"))
     assert "records found" in text(web.get("/certificates?expires=3650"))
     bad = web.get("/certificates?expires=soon")
@@ -246,7 +247,8 @@ def test_detail_downloads_regenerate_and_delete(web: Console) -> None:
     root = lab_ca().root
     upload(web, "tomcat-trust", pem(root))
     listing = web.get("/certificates?type=trust")
-    link = re.search(r'href="(/certificates/cucm-pub/tomcat-trust\?file=[^"]+)"', listing.text)
+    link = re.search(r'href="(/certificates/cucm-pub/tomcat-trust\?file=uccerts[^"]+)"',
+                     listing.text)
     assert link
     trust = web.get(html.unescape(link.group(1)))
     assert ">Delete<" in trust.text and "permanently delete" in trust.text
@@ -411,6 +413,15 @@ def test_tools_decode_match_and_check(web: Console) -> None:
     assert "OK: the certificate can be uploaded for tomcat" in ok
     junk = web.post("/tools/decode", {"text": "hello"})
     assert junk.status_code == 400 and "Invalid certificate file provided" in text(junk)
+
+
+def test_an_unreadable_upload_is_audited(web: Console) -> None:
+    key = b"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIA==\n-----END EC PRIVATE KEY-----\n"
+    upload(web, "CallManager-trust", key)
+    upload(web, "tomcat", b"cucm-pub\n")
+    page = text(web.get("/audit?limit=50"))
+    assert f"{WRITER} web cucm-pub CallManager-trust trust upload refused" in page
+    assert f"{WRITER} web cucm-pub tomcat certificate upload refused" in page
 
 
 def test_audit_log_shows_who_what_where_and_refusals(web: Console) -> None:

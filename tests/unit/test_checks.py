@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Sequence
 
@@ -404,3 +405,23 @@ def test_a_leaf_without_authority_key_identifier_is_accepted(issuing: CA) -> Non
     assert not any(isinstance(e.value, x509.AuthorityKeyIdentifier) for e in cert.extensions)
     verdict = run([cert], csr, issuing.chain)
     assert verdict.ok, verdict.findings
+
+
+# --- the expiry boundary, to the second (clock injected) ----------------------------
+
+SECOND = dt.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(("not_after", "expired"), [
+    (NOW - SECOND, True),        # ran out one second ago: no grace of any length
+    (NOW, False),                # not_valid_after == now: still valid
+    (NOW + SECOND, False),
+])
+def test_identity_expiry_boundary(issuing: CA, not_after: dt.datetime,
+                                  expired: bool) -> None:
+    csr, _ = make_csr("pub.uc.example", ["pub.uc.example"])
+    cert = issuing.sign_csr(csr, not_before=NOW - 30 * pki.DAY, not_after=not_after)
+    verdict = run([cert], csr, issuing.chain)
+    assert codes(verdict) == (["certificate-expired"] if expired else [])
+    assert verdict.ok is not expired
+    assert_messages(verdict)

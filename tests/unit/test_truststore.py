@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Callable
 
@@ -133,3 +134,16 @@ def test_trust_filename_without_a_common_name() -> None:
     assert name.endswith(".pem") and set(name) <= set(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
     assert "Old_Corp" in name
+
+
+@pytest.mark.parametrize(("seconds", "expired"), [(-1, True), (0, False), (1, False)])
+def test_expiry_boundary_to_the_second(seconds: int, expired: bool) -> None:
+    # not_valid_after one second before now is expired; equal to now is still valid.
+    ca = CA.root("Edge Root CA", not_before=NOW - 30 * pki.DAY,
+                 not_after=NOW + dt.timedelta(seconds=seconds))
+    [decision] = decide_trust_upload(STORE, [ca.cert], store_of(), now=NOW)
+    if expired:
+        assert decision.finding is not None
+        assert decision.finding.code == "certificate-expired"
+    else:
+        assert decision.finding is None and decision.action == "add"

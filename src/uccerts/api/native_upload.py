@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from uccerts.api.json_body import parse_json
 from uccerts.api.native_models import UploadIn
 from uccerts.errors import InvalidInput, UsageError
 
@@ -81,12 +81,7 @@ async def _from_form(request: Request) -> tuple[bytes, str | None]:
 
 
 async def _from_json(request: Request) -> tuple[bytes, str | None]:
-    raw = await request.body()
-    try:
-        doc = json.loads(raw)
-    except ValueError as err:
-        raise InvalidInput(f"The request body is not valid JSON: {err}", code="malformed-json",
-                           fix="Send a JSON document (Content-Type: application/json)") from err
+    doc = parse_json(await request.body())
     try:
         body = UploadIn.model_validate(doc)
     except ValidationError as exc:

@@ -27,11 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from uccerts.api import platformcom_io as io
+from uccerts.api.platformcom_options import options as offered
 from uccerts.domain.checks import pick_leaf
 from uccerts.domain.codec import csr_pem, load_certificates
 from uccerts.domain.csr import CsrOptions
 from uccerts.domain.purposes import TRUST_STORES, KeyType
-from uccerts.errors import FindingsError, Throttled, UccertsError, Unauthorized
+from uccerts.errors import FindingsError, InvalidInput, Throttled, UccertsError, Unauthorized
 from uccerts.http.auth import identify, require_write
 from uccerts.http.context import AppContext
 from uccerts.http.problems import error_headers
@@ -56,6 +57,9 @@ def create_compat(ctx: AppContext) -> FastAPI:
         ("GET", "/csr", routes.show_csr),
         ("POST", "/identity/certificates", routes.upload_identity),
         ("GET", "/identity/certificate", routes.show_identity),
+        ("GET", "/identity/certificates", routes.list_identities),
+        ("GET", "/config/options", routes.options),
+        ("GET", "/snapshot/options", routes.options),
         ("POST", "/trust/certificates", routes.upload_trust),
         ("GET", "/trust/certificate", routes.show_trust),
     ):
@@ -95,6 +99,27 @@ class _Routes:
         return JSONResponse({"service": view.purpose, "filename": view.filename,
                              "certificate": view.pem})
 
+    async def list_identities(self, request: Request) -> JSONResponse:
+        """GET on the upload route: this node's identities, of one service (``tomcat``:
+        tomcat and tomcat-ECDSA) or, without ``service``, all of them."""
+        services = await self._caller(request, write=False)
+        wanted: set[str] | None = None
+        if request.query_params.get("service", "").strip():
+            p = io.identity_purpose(io.query_service(request))
+            wanted = {p.name} if p.key_type is KeyType.EC else {
+                p.name, *(s.name for s in [io.ec_sibling(p)] if s is not None)}
+        views = await run_in_threadpool(services.certificates.list, self.ctx.node,
+                                        None, "own")
+        return JSONResponse({"certificates": [
+            {"service": v.purpose, "filename": v.filename, "certificate": v.pem,
+             "server": v.node}
+            for v in views if wanted is None or v.purpose in wanted]})
+
+    async def options(self, request: Request) -> JSONResponse:
+        services = await self._caller(request, write=False)
+        node = await run_in_threadpool(services.clusters.node, self.ctx.node)
+        return JSONResponse(offered(node.hostname, node.role))
+
     async def show_trust(self, request: Request) -> JSONResponse:
         services = await self._caller(request, write=False)
         store = io.store_for(io.query_service(request))
@@ -109,13 +134,13 @@ class _Routes:
     async def generate_csr(self, request: Request) -> JSONResponse:
         services = await self._caller(request, write=True)
         body = await io.read_object(request)
-        p = io.identity_purpose(io.text(body, "service", required=True) or "",
+        p = io.identity_purpose(io.one_text(body, "service", required=True) or "",
                                 io.key_type(body))
         options = CsrOptions(
             distribution=io.distribution(body), common_name=io.text(body, "commonName"),
             extra_sans=tuple(io.text_list(body, "altNames", split=True)),
             key_length=io.integer(body, "keyLength"), hash=io.text(body, "hashAlgorithm"),
-            exact_names=True)  # §13: the CSR's names are exactly commonName + altNames
+            exact_names=True)  # §13: no parent domain or web-security names added
         result = await run_in_threadpool(services.csrs.generate, self.ctx.node, p.name,
                                          options)
         return JSONResponse({"csr": result.pem})
@@ -123,7 +148,7 @@ class _Routes:
     async def upload_identity(self, request: Request) -> JSONResponse:
         services = await self._caller(request, write=True)
         body = await io.read_object(request)
-        service = io.text(body, "service", required=True) or ""
+        service = io.one_text(body, "service", required=True) or ""
         data = _bundle(io.text_list(body, "certificates", required=True))
         p = io.identity_purpose(service)
         if p.key_type is KeyType.RSA and _leaf_key_type(data) is KeyType.EC:
@@ -149,7 +174,12 @@ class _Routes:
         def upload() -> list[dict[str, str]]:
             if len(stores) > 1:  # all or nothing: every store checks before any changes
                 for store in stores:
-                    services.certificates.validate(self.ctx.node, store.name, data)
+                    try:
+                        services.certificates.validate(self.ctx.node, store.name, data)
+                    except UccertsError as err:
+                        services.certificates.audit_refused(
+                            "trust upload", self.ctx.node, store.name, err)
+                        raise
             return [{"service": i.purpose, "filename": i.filename, "server": i.node}
                     for store in stores
                     for i in services.certificates.upload(self.ctx.node, store.name, data,
@@ -168,7 +198,11 @@ def _bundle(pems: list[str]) -> bytes:
 def _leaf_key_type(data: bytes) -> KeyType | None:
     """EC when the file's leaf has an EC key: ``{"service": "tomcat"}`` with an EC
     certificate is the tomcat-ECDSA upload."""
-    leaf = pick_leaf(load_certificates(data), allow_ca=True)
+    try:
+        certs = load_certificates(data)
+    except InvalidInput:  # unreadable: the upload refuses it (and audits the refusal)
+        return None
+    leaf = pick_leaf(certs, allow_ca=True)
     if leaf is None:
         return None
     try:
@@ -246,11 +280,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         return refusal(err.status_code, "not-found" if err.status_code == 404 else "http",
                        [str(err.detail)], dict(err.headers or {}))
 
+    async def internal(_: Request, err: Exception) -> JSONResponse:
+        # A bug, not a refusal: still JSON (clients parse every answer), no internals.
+        return refusal(500, "internal-error", ["Internal error"])
+
     app.add_exception_handler(FindingsError, findings)
     app.add_exception_handler(Unauthorized, unauthorized)
     app.add_exception_handler(Throttled, throttled)
     app.add_exception_handler(UccertsError, uccerts_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, internal)
 
 

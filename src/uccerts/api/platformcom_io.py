@@ -8,11 +8,12 @@ as strings), and every refusal reads like the appliance's: one 400 with a messag
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 from starlette.requests import Request
 
+from uccerts.api.json_body import parse_json
 from uccerts.domain.model import Distribution
 from uccerts.domain.purposes import (
     KeyType,
@@ -25,6 +26,7 @@ from uccerts.domain.purposes import (
 from uccerts.errors import NotFound, UsageError
 
 Body = dict[str, Any]
+_ASCII_DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)
 
 
 class BadRequest(UsageError):
@@ -36,23 +38,12 @@ class BadRequest(UsageError):
 
 async def read_object(request: Request) -> Body:
     """The request body as a JSON object; anything else is a 400 with a message."""
-    raw = await request.body()
-    if not raw.strip():
-        raise BadRequest("The request body is empty: send a JSON object",
-                         code="malformed-json", fix="Send Content-Type: application/json")
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise BadRequest(f"The request body is not valid JSON: {_short(exc)}",
-                         code="malformed-json", fix="Send one JSON object") from None
+    data = parse_json(await request.body())  # MalformedJson: a 400 like BadRequest
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object", code="malformed-json",
                          fix='Send an object such as {"service": "tomcat", …}')
     return data
 
-
-def _short(exc: BaseException) -> str:
-    return str(exc)[:200] or type(exc).__name__
 
 
 def text(body: Body, key: str, *, required: bool = False) -> str | None:
@@ -85,14 +76,30 @@ def text_list(body: Body, key: str, *, required: bool = False, split: bool = Fal
 
 
 def integer(body: Body, key: str) -> int | None:
+    """A whole number, as a JSON number or a string of ASCII digits. ``str.isdigit``
+    is not enough: it is true for "²" (which ``int`` refuses) and for "٣" (which it
+    reads as 3)."""
     value = body.get(key)
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value.strip()):
         return int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise BadRequest(f"'{key}' must be a number", code="invalid-field")
+    raise BadRequest(f"'{key}' must be a number (ASCII digits)", code="invalid-field",
+                     fix=f'Send "{key}": 2048')
+
+
+def one_text(body: Body, key: str, *, required: bool = False) -> str | None:
+    """A string, also when sent as a one-element list (``["tomcat"]``): the clients
+    send both forms of ``service``."""
+    value = body.get(key)
+    if isinstance(value, list):
+        if len(value) > 1:
+            raise BadRequest(f"'{key}' names one value here, not {len(value)}",
+                             code="invalid-field", fix=f'Send "{key}": "tomcat"')
+        body = {key: value[0] if value else None}
+    return text(body, key, required=required)
 
 
 def distribution(body: Body) -> Distribution:

@@ -38,7 +38,8 @@ class CsrOptions:
     key_length: int | None = None
     hash: str | None = None
     include_ou: bool = True
-    # API §13: the CSR's names are exactly commonName plus altNames.
+    # API §13: this-server names exactly commonName plus altNames; multi-server names
+    # every covered node's FQDN plus altNames (no parent domain, no common name).
     exact_names: bool = False
 
 
@@ -126,8 +127,12 @@ def plan_csr(purpose: Purpose, node: Node, cluster_nodes: Sequence[Node], domain
         raise InvalidInput(f"The common name '{cn}' is longer than 64 characters",
                            code="invalid-common-name", fix="Shorten the common name")
 
-    if options.exact_names:
-        sans = unique_sans([_check_extra(cn, allow_ip=not multi), *extra])
+    if options.exact_names and multi:
+        # §13, multi-server: every covered node's FQDN plus the caller's names (not the
+        # common name, which names no node, nor the parent domain).
+        sans = unique_sans([*auto, *extra])
+    elif options.exact_names:
+        sans = unique_sans([_check_extra(cn, allow_ip=True), *extra])
     else:
         sans = unique_sans([*([parent] if parent and options.include_parent_domain else []),
                         *auto, *extra])

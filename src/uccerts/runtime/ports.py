@@ -77,6 +77,10 @@ class Hooks(Protocol):
         """What ``service`` on ``node`` loads when it starts now (certificate, key,
         prepared files) — read from the store at this moment."""
 
+    def ecdsa_load(self, node: str, service: str) -> ServiceLoad | None:
+        """The ECDSA identity ``service`` also presents to clients that take only
+        ECDSA (Tomcat: tomcat-ECDSA), read now; None for other services."""
+
     def saved_loads(self) -> Sequence[ServiceLoad]: ...
 
     def save_load(self, load: ServiceLoad) -> None: ...

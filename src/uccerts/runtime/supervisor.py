@@ -218,7 +218,9 @@ class Supervisor:
             fresh = reuse if reuse is not None else await self._db.run(
                 self._hooks.prepare, inst.node.hostname, inst.service.name)
             load = replace(fresh, state=ServiceState.STARTED)
-            handler, tls = self._behaviour(inst, load)
+            ecdsa = await self._db.run(self._hooks.ecdsa_load, inst.node.hostname,
+                                       inst.service.name)
+            handler, tls = self._behaviour(inst, load, ecdsa)
             inst.warnings = []
             listeners = await self._bind(inst, handler, tls)
         except BaseException:
@@ -261,7 +263,7 @@ class Supervisor:
         counts = Counter(p for name in node.activated for p in node.ports_of(name))
         return {p for p, n in counts.items() if n > 1}
 
-    def _behaviour(self, inst: Instance, load: ServiceLoad
+    def _behaviour(self, inst: Instance, load: ServiceLoad, ecdsa: ServiceLoad | None = None
                    ) -> tuple[Handler, ssl.SSLContext | None]:
         svc, node = inst.service, inst.node.hostname
         if load.certificate is None or load.key is None:
@@ -274,7 +276,9 @@ class Supervisor:
         handler = behaviour(svc.kind).serve(loaded)
         if not svc.tls:
             return handler, None
-        return handler, server_context(load.certificate, load.key, _chain(load))
+        also = (None if ecdsa is None or ecdsa.certificate is None or ecdsa.key is None
+                else (ecdsa.certificate, ecdsa.key, _chain(ecdsa)))
+        return handler, server_context(load.certificate, load.key, _chain(load), ecdsa=also)
 
     def _app(self, node: str) -> App | None:
         """The node's ASGI app, made once and kept across restarts of its Tomcat."""

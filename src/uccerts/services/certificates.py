@@ -6,7 +6,6 @@ import builtins
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn
 
 from cryptography import x509
 
@@ -23,11 +22,12 @@ from uccerts.domain.purposes import (
     purpose,
     trust_store,
 )
-from uccerts.errors import FindingsError, NotFound, UsageError
+from uccerts.errors import FindingsError, NotFound, UccertsError, UsageError
 from uccerts.services.cluster import identity_filename, replacement_self_signed
 from uccerts.services.context import Context, Site, find_node, locate, resolve_cluster
 from uccerts.services.restarts import RestartNeeded, restarts_for
 from uccerts.services.trust import Installed, TrustService, clean_description, import_trust
+from uccerts.services.trust_own import TrustReader
 from uccerts.services.views import CertView, identity_view, sha256_of, trust_view
 from uccerts.storage.ports import UnitOfWork
 
@@ -153,7 +153,8 @@ class CertificateService:
                 own += [i for i in uow.identities.list(cluster.name, node)
                         if identity in (None, i.purpose)]
             if kind in (None, "trust") and not identity:
-                own += uow.trust.list(cluster.name, node, store)
+                own += TrustReader(uow, cluster.name).list(node, store,
+                                                           [n.hostname for n in nodes])
         if expiring_within_days is not None:
             limit = self.ctx.clock() + dt.timedelta(days=expiring_within_days)
             own = [c for c in own if c.certificate.not_valid_after_utc <= limit]
@@ -171,7 +172,8 @@ class CertificateService:
                 if not filename:
                     raise UsageError("A trust store holds many certificates: name one",
                                      code="file-required", fix="Add --file NAME.pem")
-                entry = uow.trust.get(cluster.name, node.hostname, store.name, filename)
+                entry = TrustReader(uow, cluster.name).get(node.hostname, store.name,
+                                                           filename)
                 if entry is None:
                     raise NotFound(f"No file '{filename}' in {store.name} on {node.hostname}",
                                    code="trust-file-not-found",
@@ -191,11 +193,33 @@ class CertificateService:
                description: str | None = None, *, strict: bool = False) -> UploadResult:
         # Names first, then the file: an unknown node or purpose is a usage error (exit 2)
         # whatever the file holds.
-        if is_trust_store(purpose_name):
-            installed = self.trust.upload(hostname, purpose_name, data, description)
-            return UploadResult(hostname, trust_store(purpose_name).name, tuple(installed))
-        return self._upload_identity(hostname, _identity_purpose(purpose_name), data,
-                                     description, strict)
+        trust = is_trust_store(purpose_name)
+        try:
+            if trust:
+                installed = self.trust.upload(hostname, purpose_name, data, description)
+                return UploadResult(hostname, trust_store(purpose_name).name,
+                                    tuple(installed))
+            return self._upload_identity(hostname, _identity_purpose(purpose_name), data,
+                                         description, strict)
+        except UccertsError as err:
+            # Every refusal leaves one entry, whatever refused it: an unknown name, an
+            # unreadable file (a key, random text) or a failed §5/§6 check.
+            self.audit_refused("trust upload" if trust else "certificate upload",
+                                hostname, purpose_name, err)
+            raise
+
+    def audit_refused(self, action: str, hostname: str, purpose_name: str,
+                       err: UccertsError) -> None:
+        """One ``refused`` entry for an upload refused before or by its checks."""
+        detail = ("; ".join(f.code for f in err.errors) if isinstance(err, FindingsError)
+                  else f"{err.code}: {err.detail or err.message}")
+        cluster = self.ctx.cluster or ""
+        if not cluster:
+            with self.ctx.read() as uow:
+                known = uow.clusters.list()
+                cluster = known[0].name if len(known) == 1 else ""
+        self.ctx.audit_refusal(cluster, action, node=hostname, purpose=purpose_name,
+                               detail=detail)
 
     def validate(self, hostname: str, purpose_name: str, data: bytes, *,
                  strict: bool = False) -> UploadResult:
@@ -235,7 +259,7 @@ class CertificateService:
             verdict, checked = _verdict(uow, cluster, node, p, certs, strict, self.ctx.clock(),
                                         with_key=False)
         if not verdict.ok or verdict.leaf is None or checked is None:
-            self._refuse_upload(cluster.name, node.hostname, p.name, verdict.findings)
+            raise FindingsError(verdict.findings)  # the caller audits the refusal
         with self.ctx.uow() as uow:
             site = locate(uow, self.ctx.cluster, hostname)
             # Several nodes may change (multi-server, replicated trust): lock them all,
@@ -246,9 +270,8 @@ class CertificateService:
             changed = _changed_since_checked(uow, cluster.name, node.hostname, store.name,
                                              checked, pending, verdict)
             if changed is not None or pending is None:
-                uow.rollback()
-                self._refuse_upload(cluster.name, node.hostname, p.name,
-                                    (changed or _CSR_CHANGED,))
+                uow.rollback()  # the caller audits the refusal
+                raise FindingsError((changed or _CSR_CHANGED,))
             targets = _targets(uow, site, pending)
             installed: builtins.list[Installed] = []
             description = clean_description(
@@ -274,12 +297,6 @@ class CertificateService:
             uow.commit()
         return UploadResult(node.hostname, p.name, tuple(installed),
                             restarts_for(cluster, p, targets), tuple(warnings))
-
-    def _refuse_upload(self, cluster: str, node: str, purpose_name: str,
-                       findings: Sequence[Finding]) -> NoReturn:
-        self.ctx.audit_refusal(cluster, "certificate upload", node=node, purpose=purpose_name,
-                               detail="; ".join(f.code for f in findings if f.is_error))
-        raise FindingsError(findings)
 
     # --- self-signed -------------------------------------------------------------------
 

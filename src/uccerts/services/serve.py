@@ -74,7 +74,7 @@ class ServeService:
     def run(self, *, ready: Callable[[Running], None], warn: Say,
             web: WebFactory | None = None) -> None:
         """Run until SIGINT/SIGTERM. Refuses when another serve holds this home."""
-        self._home.mkdir(parents=True, exist_ok=True)
+        self._home.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = ServeLock(self._home)
         lock.acquire()
         try:

@@ -23,6 +23,7 @@ from uccerts.runtime.ports import Change, PhoneSetup, PhoneTrust
 from uccerts.services.context import Context
 from uccerts.storage.ports import UnitOfWork
 
+ECDSA_COMPANION_OF = "tomcat"  # the purpose whose service also presents its -ECDSA
 MAC_BASE = 0x00AA00000000  # simulated phones: SEP00AA00000001, SEP00AA00000002, …
 
 
@@ -50,6 +51,24 @@ class StoreHooks:
         return ServiceLoad(node=node, service=svc.name, state=ServiceState.STARTED,
                            certificate=identity.certificate, key=identity.key,
                            snapshot=snapshot, loaded_at=self._ctx.clock())
+
+    def ecdsa_load(self, node: str, service_name: str) -> ServiceLoad | None:
+        # The web listener (443/8443) answers ECDSA-only clients with tomcat-ECDSA, as
+        # the appliance does. It is read when the service starts, also when a restarted
+        # serve brings the RSA load back as it was.
+        svc = service(service_name)
+        if svc.certificate != ECDSA_COMPANION_OF:
+            return None
+        ec = purpose(f"{svc.certificate}-ECDSA").name
+        with self._ctx.read() as uow:
+            cluster = self._cluster_row(uow)
+            identity = uow.identities.get(cluster.name, node, ec)
+            if identity is None or identity.key is None:
+                return None
+            chain = _chain_pem(_Loading(uow, cluster, node, identity, svc, self._ctx.clock()))
+        return ServiceLoad(node=node, service=svc.name, state=ServiceState.STARTED,
+                           certificate=identity.certificate, key=identity.key,
+                           snapshot=chain, loaded_at=self._ctx.clock())
 
     def _cluster_row(self, uow: UnitOfWork) -> Cluster:
         cluster = uow.clusters.get(self._cluster)

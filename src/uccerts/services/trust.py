@@ -15,6 +15,7 @@ from uccerts.domain.purposes import TrustStore, trust_store
 from uccerts.domain.truststore import decide_trust_upload, order_root_first, trust_filename
 from uccerts.errors import FindingsError, NotFound, UsageError
 from uccerts.services.context import Context, Site, locate
+from uccerts.services.trust_own import TrustReader
 from uccerts.services.views import sha256_of
 from uccerts.storage.ports import UnitOfWork
 
@@ -79,10 +80,11 @@ def plan_trust(uow: UnitOfWork, ctx: Context, site: Site, store: TrustStore,
     cluster, node = site.cluster, site.node
     changes: list[TrustChange] = []
     findings: list[Finding] = []
+    reader = TrustReader(uow, cluster.name)  # nodes' own tomcat certificates count too
     for target in store_nodes(site, store):
 
         def existing(cn: str, _t: Node = target) -> TrustEntry | None:
-            return uow.trust.by_common_name(cluster.name, _t.hostname, store.name, cn)
+            return reader.by_common_name(_t.hostname, store.name, cn)
 
         decisions = decide_trust_upload(store.name, certs, existing, now=ctx.clock())
         refusals = [d.finding for d in decisions if d.finding is not None]
@@ -90,7 +92,7 @@ def plan_trust(uow: UnitOfWork, ctx: Context, site: Site, store: TrustStore,
             raise FindingsError(refusals)
         if target.hostname == node.hostname:  # report once, not once per replica
             findings.extend(f.as_warning() for f in refusals)
-        taken = uow.trust.filenames(cluster.name, target.hostname, store.name)
+        taken = reader.filenames(target.hostname, store.name)
         for decision in decisions:
             if decision.action not in ("add", "replace"):
                 continue
@@ -139,14 +141,10 @@ class TrustService:
             check_store_on_node(store, node)
             ordered = order_root_first(load_certificates(data))
             site.lock_all(uow)
-            try:
-                installed, _ = import_trust(uow, self.ctx, site, store, ordered, desc,
-                                            strict=True)
-            except FindingsError as err:
-                uow.rollback()
-                self.ctx.audit_refusal(cluster.name, "trust upload", node=node.hostname,
-                                       purpose=store.name, detail=err.message)
-                raise
+            # A refusal rolls back; CertificateService.upload audits it (every refusal,
+            # an unreadable file too, in one place).
+            installed, _ = import_trust(uow, self.ctx, site, store, ordered, desc,
+                                        strict=True)
             self.ctx.audit(uow, cluster.name, "trust upload", "ok", node=node.hostname,
                            purpose=store.name,
                            detail=", ".join(common_name(c.subject) for c in ordered))
@@ -170,6 +168,13 @@ class TrustService:
             cluster, node = site.cluster, site.node
             check_store_on_node(store, node)
             site.lock_all(uow)
+            reader = TrustReader(uow, cluster.name)
+            if reader.is_derived(node.hostname, store.name, filename):
+                raise UsageError(
+                    f"{filename} in {store.name} is a node's own tomcat certificate: every "
+                    "node trusts it while it is that node's identity",
+                    code="own-certificate-not-deletable",
+                    fix="Regenerate or replace that node's tomcat certificate instead")
             entry = uow.trust.get(cluster.name, node.hostname, store.name, filename)
             if entry is None:
                 raise NotFound(f"No file '{filename}' in {store.name} on {node.hostname}",

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 
 from uccerts.errors import SystemFailure
+from uccerts.storage.permissions import PRIVATE_DIR, create_private_file
 
 BUSY_TIMEOUT_S = 30
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@]*@")
@@ -55,6 +56,14 @@ def _parse(url: str) -> URL:
         # Only psycopg 3 is a dependency; SQLAlchemy's default would be psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL (None: not SQLite, or in memory)."""
+    url = url if isinstance(url, URL) else _parse(url)
+    if url.get_backend_name() != "sqlite":
+        return None
+    return _sqlite_file(url)
 
 
 def _sqlite_file(url: URL) -> Path | None:
@@ -92,7 +101,9 @@ def _build(url: URL) -> Engine:
         path = _sqlite_file(url)
         if path is not None:
             try:
-                path.expanduser().parent.mkdir(parents=True, exist_ok=True)
+                path = path.expanduser()
+                path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+                create_private_file(path)
             except OSError as err:
                 raise SystemFailure(
                     f"Cannot create the folder of the database {mask_url(url)}: "
