@@ -17,7 +17,7 @@ from typing import Any
 
 import h11
 
-from uccerts.runtime.listener import Handler
+from uccerts.runtime import memory
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,17 +35,12 @@ IDLE_TIMEOUT_S = 30.0
 HEAD_TIMEOUT_S = 10.0
 # The whole body, likewise, within this of its head.
 BODY_TIMEOUT_S = 60.0
-# Open connections per listener and per client address; the excess is answered 503
-# and closed at once, so a flood cannot hold memory and descriptors without bound.
-MAX_CONNECTIONS = 1024
+# Open connections per service (all its listeners) and per client address; the
+# excess is closed at once, before its TLS handshake, so a flood cannot hold memory
+# and descriptors without bound.
+MAX_CONNECTIONS = 512
 MAX_PER_CLIENT = 128
 _CHUNK = 65536
-_BUSY_BODY = b'{"message": "Too many connections", "messages": ["Too many connections"]}'
-_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
-         b"retry-after: 1\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
-         % (len(_BUSY_BODY), _BUSY_BODY))
-
-
 class _Closed(Exception):
     """The client went away or broke HTTP; end the connection quietly."""
 
@@ -54,18 +49,24 @@ class _HeadTooLarge(Exception):
     """The request head is over ``MAX_HEAD``."""
 
 
+# After this many connections at once, the memory is given back once most are gone.
+_BURST = 64
+_SETTLE_S = 1.0
+
+
 class _Connections:
     """Open connections of one listener, in all and per client address."""
 
     def __init__(self, total: int, per_client: int) -> None:
         self.total, self.per_client = total, per_client
-        self.open = 0
+        self.open = self.peak = 0
         self.by_client: dict[str, int] = {}
 
-    def enter(self, client: str) -> bool:
+    def admit(self, client: str) -> bool:
         if self.open >= self.total or self.by_client.get(client, 0) >= self.per_client:
             return False
         self.open += 1
+        self.peak = max(self.peak, self.open)
         self.by_client[client] = self.by_client.get(client, 0) + 1
         return True
 
@@ -74,24 +75,32 @@ class _Connections:
         left = self.by_client.pop(client, 1) - 1
         if left > 0:
             self.by_client[client] = left
+        if self.peak >= _BURST and self.open <= self.peak // 4:
+            # A burst has mostly left: return its buffers to the system, once the
+            # connections just ended have been torn down.
+            self.peak = self.open
+            asyncio.get_running_loop().call_later(_SETTLE_S, memory.give_back)
+
+
+class AsgiHandler(_Connections):
+    """``app`` served per connection; one per service, so that the connection caps
+    count what all its listeners hold. The listener asks ``admit`` before the TLS
+    handshake (``runtime.listener.Gate``): the excess costs no handshake or buffers."""
+
+    def __init__(self, app: App, scheme: str, max_connections: int, max_per_client: int
+                 ) -> None:
+        super().__init__(max_connections, max_per_client)
+        self.app, self.scheme = app, scheme
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+                       ) -> None:
+        peer = writer.get_extra_info("peername") or ("", 0)
+        await _connection(self.app, self.scheme, reader, writer, peer)
 
 
 def asgi_handler(app: App, *, scheme: str = "https", max_connections: int = MAX_CONNECTIONS,
-                 max_per_client: int = MAX_PER_CLIENT) -> Handler:
-    """One handler per listener: the connection caps count that listener's clients."""
-    connections = _Connections(max_connections, max_per_client)
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername") or ("", 0)
-        client = str(peer[0])
-        if not connections.enter(client):
-            writer.write(_BUSY)
-            return  # the listener closes it
-        try:
-            await _connection(app, scheme, reader, writer, peer)
-        finally:
-            connections.leave(client)
-    return serve
+                 max_per_client: int = MAX_PER_CLIENT) -> AsgiHandler:
+    return AsgiHandler(app, scheme, max_connections, max_per_client)
 
 
 async def _connection(app: App, scheme: str, reader: asyncio.StreamReader,
