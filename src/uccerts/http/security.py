@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from uccerts.errors import LoginsBusy, Throttled
+from uccerts.runtime import memory
 
 T = TypeVar("T")
 
@@ -33,6 +34,7 @@ FAILURE_WINDOW_S = 15 * 60
 LOCKOUT_S = 5 * 60
 MAX_CHECKS = 4  # password checks at once (~16 MiB of scrypt memory each)
 MAX_WAITING_CHECKS = 64  # more logins than this waiting for a check are refused
+_BURST = 8  # checks after which, once none runs, memory is given back
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ class PasswordChecks:
         self.limit, self.queue = limit, queue
         self._pool = ThreadPoolExecutor(limit, thread_name_prefix="uccerts-password")
         self._lock = threading.Lock()
-        self._outstanding = 0
+        self._outstanding = self._since_trim = 0
 
     async def run(self, check: Callable[[str, str], T], user: str, password: str) -> T:
         with self._lock:
@@ -190,6 +192,14 @@ class PasswordChecks:
         finally:
             with self._lock:
                 self._outstanding -= 1
+                self._since_trim += 1
+                idle_after_burst = self._outstanding == 0 and self._since_trim >= _BURST
+                if idle_after_burst:
+                    self._since_trim = 0
+            if idle_after_burst:
+                # scrypt's 16 MiB blocks end up on the heap once glibc has raised its
+                # mmap threshold: give them back when a burst is over.
+                memory.give_back()
 
 
 @dataclass
