@@ -16,6 +16,7 @@ from uccerts.api.native import create_native
 from uccerts.api.platformcom import COMPAT_BASE, create_compat
 from uccerts.http.context import AppContext
 from uccerts.http.limits import BodyLimit
+from uccerts.http.security import Logins
 from uccerts.web.views import create_console
 
 if TYPE_CHECKING:
@@ -27,11 +28,15 @@ if TYPE_CHECKING:
 
 
 def create_app(services: Services, node: str, control: ClusterControl | None = None,
-               *, settings: Settings | None = None) -> ASGIApp:
+               *, settings: Settings | None = None, logins: Logins | None = None
+               ) -> ASGIApp:
     """The console and both APIs of ``node`` (pages and APIs act on it unless a
     request names another node). ``settings``: the home, for what needs its files
-    (the lab CA of a runbook started from the console)."""
-    ctx = AppContext(services=services, node=node, control=control, settings=settings)
+    (the lab CA of a runbook started from the console). ``logins``: the login
+    throttle and password checks shared with the other nodes' apps (own ones if
+    None)."""
+    ctx = AppContext(services=services, node=node, control=control, settings=settings,
+                     logins=logins or Logins())
     console: FastAPI = create_console(ctx)
     console.mount("/api/v1", create_native(ctx))
     console.mount(COMPAT_BASE, create_compat(ctx))

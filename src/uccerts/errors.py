@@ -15,6 +15,7 @@ each face maps errors once, never ad hoc per command. Errors carry data, never l
     ├── Refused                      exit 1, HTTP 409  (the operation was refused)
     │   ├── FindingsError            exit 1, HTTP 400  (checks produced error findings)
     │   └── Throttled                exit 1, HTTP 429  (too many failed logins: wait)
+    │       └── LoginsBusy           exit 1, HTTP 429  (too many logins at once: wait)
     └── SystemFailure                exit 3, HTTP 503  (storage, key material, a service)
 
 Foreign exceptions are translated at the boundary with ``raise ... from exc``.
@@ -156,12 +157,24 @@ class Throttled(Refused):
     http_status = 429
     default_code = "too-many-failures"
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins: try again in {retry_after} s",
-                         fix="Wait, then check the user name and password")
+    def __init__(self, retry_after: int, message: str = "Too many failed logins",
+                 fix: str = "Wait, then check the user name and password") -> None:
+        super().__init__(f"{message}: try again in {retry_after} s", fix=fix)
         self.retry_after = retry_after
+
+
 class ControlTimeout(SystemFailure):
     """The running cluster did not answer within the call's timeout. What was asked may
     have been done in part: see the port's notes on retries before repeating it."""
 
     default_code = "control-timeout"
+
+
+class LoginsBusy(Throttled):
+    """Too many logins are waiting for their password check: try again shortly."""
+
+    default_code = "too-many-logins"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after, "Too many logins at once",
+                         "Retry later; scripts should reuse a session or an API token")

@@ -18,15 +18,29 @@ if TYPE_CHECKING:
 
     from uccerts.bootstrap import Services
     from uccerts.config import Settings
+    from uccerts.http.security import Logins
     from uccerts.services.control import ClusterControl
 
 
-def node_app(services: Services, node: str, control: ClusterControl,
-             settings: Settings) -> ASGIApp:
-    from uccerts.app import create_app
+class NodeApps:
+    """Builds each node's app for ``serve``. Every node's app shares one ``Logins``
+    (the login throttle and the bound on password checks): a lockout on one node's
+    Tomcat holds on the others, and memory is bounded for the whole process. The
+    supervisor keeps each node's app across Tomcat restarts, so lockouts outlive them.
+    """
 
-    return create_app(services, node, control, settings=settings)
+    def __init__(self) -> None:
+        self._logins: Logins | None = None
+
+    def __call__(self, services: Services, node: str, control: ClusterControl,
+                 settings: Settings) -> ASGIApp:
+        from uccerts.app import create_app
+        from uccerts.http.security import Logins
+
+        if self._logins is None:
+            self._logins = Logins()
+        return create_app(services, node, control, settings=settings, logins=self._logins)
 
 
 def run() -> None:
-    run_cli(node_app)
+    run_cli(NodeApps())

@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -268,8 +268,10 @@ def test_a_failed_step_is_shown_and_resume_continues_without_redoing(
 
 
 def test_a_manual_runbook_waits_then_resumes_from_the_answers_folder(
-        web: Console, services: Services, tmp_path: Path) -> None:
-    out, answers = tmp_path / "csr-out", tmp_path / "answers"
+        web: Console, services: Services, settings: Settings, tmp_path: Path) -> None:
+    # Folders the console may use: inside the home (a relative one is taken from there).
+    out = settings.home / tmp_path.name / "csr-out"
+    answers = settings.home / tmp_path.name / "answers"
     data = started(web, start(web, "tomcat", nodes=[NODE], ca="manual", folder=str(out)))
     doc = data["runbook"]
     assert doc["state"] == "waiting" and data["resumable"] is True
@@ -288,6 +290,47 @@ def test_a_manual_runbook_waits_then_resumes_from_the_answers_folder(
     assert data["runbook"]["state"] == "done", data
     shown = services.certificates.show(NODE, "tomcat")
     assert shown.sha256 == sha256_of(bundle.leaf)
+
+
+def test_the_manual_folder_is_confined_to_the_home(web: Console, services: Services,
+                                                   settings: Settings, tmp_path: Path) -> None:
+    home = settings.home.resolve()
+    escapes = [str(tmp_path / "elsewhere"), "/etc/cron.d", "../outside", "a/../../outside",
+               str(home / ".." / "outside")]
+    (home / "escape-link").parent.mkdir(parents=True, exist_ok=True)
+    (home / "escape-link").symlink_to(tmp_path, target_is_directory=True)
+    escapes.append("escape-link/csr-out")
+    for folder in escapes:
+        refused = start(web, "tomcat", nodes=[NODE], ca="manual", folder=folder)
+        assert refused.status_code == 400, (folder, refused.status_code)
+        assert f"is outside {home}" in text(refused), folder
+        assert "UCCERTS_EXPORT_DIR" in text(refused)
+    assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "csr-out").exists()
+    assert not (home.parent / "outside").exists()
+    assert [e for e in audit(services) if e[2] == "csr generate"] == []
+    # Inside the home, relative or absolute, is accepted.
+    data = started(web, start(web, "tomcat", nodes=[NODE], ca="manual",
+                              folder=f"{tmp_path.name}/inner/../csr-out"))
+    assert data["runbook"]["folder"] == str(home / tmp_path.name / "csr-out")
+    # Resuming with an answers folder outside the home is refused as well.
+    resumed = web.post("/runbooks/resume", {"id": str(data["runbook"]["id"]),
+                                            "folder": str(tmp_path)})
+    assert resumed.status_code == 400 and f"is outside {home}" in text(resumed)
+
+
+def test_a_configured_export_folder_replaces_the_home(services: Services,
+                                                      control: RunbookControl,
+                                                      settings: Settings,
+                                                      tmp_path: Path) -> None:
+    export = tmp_path / "exports"
+    with runbook_console(services, control, replace(settings, export_dir=export)) as web:
+        assert web.login(WRITER, WRITER_PW).status_code == 303
+        refused = start(web, "tomcat", nodes=[NODE], ca="manual",
+                        folder=str(settings.home / "csr-out"))
+        assert refused.status_code == 400 and f"is outside {export.resolve()}" in text(refused)
+        data = started(web, start(web, "tomcat", nodes=[NODE], ca="manual",
+                                  folder=str(export / "csr")))
+        assert (export / "csr" / f"{NODE}-tomcat.csr").exists(), data
 
 
 def test_unknown_runbooks_and_jobs_are_404(web: Console, services: Services,

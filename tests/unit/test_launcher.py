@@ -18,7 +18,8 @@ def test_the_launcher_hands_the_cli_the_node_app_factory(
     handed: list[Any] = []
     monkeypatch.setattr(launcher, "run_cli", handed.append)
     launcher.run()
-    assert handed == [launcher.node_app]
+    # One factory for the whole serve: every node's app shares its login throttle.
+    assert len(handed) == 1 and isinstance(handed[0], launcher.NodeApps)
 
 
 def test_the_global_options_keep_the_factory_from_the_launcher() -> None:

@@ -8,17 +8,19 @@ the console).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from uccerts.errors import Forbidden, Throttled, Unauthorized
+from uccerts.errors import Forbidden, LoginsBusy, Throttled, Unauthorized
 from uccerts.http.context import AppContext
-from uccerts.http.security import Principal
+from uccerts.http.security import Principal, Throttle
 
 SESSION_COOKIE = "uccerts_session"
+RESERVE_POLL_S = 0.02
+RESERVE_WAIT_S = 30.0
 
 
 def client_address(request: Request) -> str:
@@ -31,22 +33,45 @@ def app_context(request: Request) -> AppContext:
 
 
 async def login(ctx: AppContext, username: str, password: str, client: str) -> Principal:
-    """Check a password (throttled per user and client address)."""
-    wait = ctx.throttle.retry_after(username, client)
+    """Check a password, throttled per user and client address: the attempt is
+    reserved before the (slow, awaited) check, so concurrent wrong passwords cannot
+    all be checked; the check itself waits its turn among a bounded few."""
+    throttle = ctx.logins.throttle
+    wait = throttle.retry_after(username, client)
     if wait:
         raise Throttled(wait)
     cached = ctx.credentials.get(username, password)
     if cached is not None:
         return cached
-    account = await run_in_threadpool(ctx.services.accounts.authenticate, username, password)
+    await _reserve(throttle, username, client)
+    cached = ctx.credentials.get(username, password)  # checked while this one waited
+    if cached is not None:
+        throttle.release(username, client)
+        return cached
+    try:
+        account = await ctx.logins.checks.run(ctx.services.accounts.authenticate,
+                                              username, password)
+    except BaseException:
+        throttle.release(username, client)
+        raise
     if account is None:
-        ctx.throttle.failed(username, client)
+        throttle.failed(username, client)
         raise Unauthorized("The user name or password is wrong", code="bad-credentials",
                            fix="Check them; accounts are listed by `uccerts admin list`")
-    ctx.throttle.succeeded(username, client)
+    throttle.succeeded(username, client)
     principal = Principal(account.username, account.role, "basic")
     ctx.credentials.put(username, password, principal)
     return principal
+
+
+async def _reserve(throttle: Throttle, username: str, client: str) -> None:
+    """Wait while every attempt left before a lockout is being checked: their
+    verdicts decide whether this one may still be tried (``Throttled`` if not)."""
+    for _ in range(int(RESERVE_WAIT_S / RESERVE_POLL_S)):
+        if throttle.reserve(username, client):
+            return
+        await asyncio.sleep(RESERVE_POLL_S)
+    raise LoginsBusy(1)
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:

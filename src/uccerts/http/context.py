@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from uccerts.http.security import CredentialCache, SessionStore, Throttle
+from uccerts.http.security import CredentialCache, Logins, SessionStore
 
 if TYPE_CHECKING:
     from uccerts.bootstrap import Services
@@ -21,6 +21,7 @@ class AppContext:
     node: str  # host name of the node whose Cisco Tomcat serves this app
     control: ClusterControl | None = None  # None: no running cluster (503 on its routes)
     sessions: SessionStore = field(default_factory=SessionStore)
-    throttle: Throttle = field(default_factory=Throttle)
+    # Login throttling and password checks: one per serve, shared by every node's app.
+    logins: Logins = field(default_factory=Logins)
     credentials: CredentialCache = field(default_factory=CredentialCache)
     settings: Settings | None = None  # the home (the lab CA of runbooks); None: unknown

@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from uccerts.http.parser_noise import begin_request, quiet_multipart_parser
+
 MAX_BODY = 1024 * 1024
 TOO_LARGE = ("The request body is larger than 1 MiB: upload certificates one file at a "
              "time")
@@ -17,6 +19,7 @@ class BodyLimit:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        quiet_multipart_parser()  # every request passes here first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,6 +45,7 @@ class BodyLimit:
                 break
         body = b"".join(chunks)
         delivered = False
+        begin_request()
 
         async def replay() -> Message:
             nonlocal delivered

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from uccerts.runtime.tasks import cancel_all
 
@@ -20,6 +20,20 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 BACKLOG = 4096
 # A client that connects and then says nothing is dropped after this long.
 HANDSHAKE_TIMEOUT_S = 10.0
+
+
+@runtime_checkable
+class Gate(Protocol):
+    """A handler that caps its connections: asked before the TLS handshake, so a
+    connection over the cap is closed before it costs a handshake and its buffers."""
+
+    def admit(self, client: str) -> bool:
+        """Take a place for a connection from ``client`` (an address); False: none."""
+        ...
+
+    def leave(self, client: str) -> None:
+        """Give back the place ``admit`` took."""
+        ...
 
 
 class Listener:
@@ -36,16 +50,29 @@ class Listener:
 
     async def start(self) -> None:
         """Bind and listen; raises ``OSError`` when the port cannot be bound."""
+        # A gated handler's TLS starts once the connection is admitted (``_serve``).
+        tls = None if isinstance(self._handler, Gate) else self._tls
         self._server = await asyncio.start_server(
-            self._serve, self.host, self.port, ssl=self._tls, backlog=BACKLOG,
+            self._serve, self.host, self.port, ssl=tls, backlog=BACKLOG,
             reuse_address=True, reuse_port=self._reuse_port or None,
-            ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S if self._tls else None)
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S if tls else None)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._clients.add(task)
+        gate = self._handler if isinstance(self._handler, Gate) else None
+        client = str((writer.get_extra_info("peername") or ("",))[0])
+        admitted = False
         try:
+            if gate is not None:
+                if not gate.admit(client):
+                    writer.transport.abort()  # over the cap: no handshake, no buffers
+                    return
+                admitted = True
+                if self._tls is not None:
+                    await writer.start_tls(self._tls,
+                                           ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S)
             await self._handler(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
             pass  # the client went away or spoke nonsense: its problem, not the service's
@@ -55,6 +82,8 @@ class Listener:
             # that ends cancelled logs a traceback on the serve console.
             pass
         finally:
+            if admitted and gate is not None:
+                gate.leave(client)
             self._clients.discard(task)
             writer.close()
 

@@ -199,8 +199,9 @@ class PlanForm:
                              fix="Tick only the overrides the page offers") from None
         return PlanRequest(find_purpose(self.purpose), self.nodes, dist, kind, overrides)
 
-    def options(self, home: Path | None) -> RunbookOptions:
-        """What the runbook keeps beside its plan: where its CA is."""
+    def options(self, root: Path | None) -> RunbookOptions:
+        """What the runbook keeps beside its plan: where its CA is (folders inside
+        ``root``, the home or the configured export folder)."""
         try:
             port = int(self.acme_http_port)
         except ValueError:
@@ -212,17 +213,33 @@ class PlanForm:
                              code="acme-directory-missing",
                              fix="Enter the directory URL (https://…/directory)")
         return options_from_json({
-            "folder": str(resolve_folder(self.folder, home)),
+            "folder": str(resolve_folder(self.folder, root)),
             "acme_directory": self.acme_directory,
-            "acme_ca_bundle": (str(resolve_folder(self.acme_ca_bundle, home))
+            "acme_ca_bundle": (str(resolve_file(self.acme_ca_bundle, root))
                                if self.acme_ca_bundle else ""),
             "acme_http_port": port, "acme_root_url": self.acme_root_url})
 
 
-def resolve_folder(text: str, home: Path | None) -> Path:
-    """A folder of the server, as the administrator typed it: relative to the home."""
-    base = home or Path.cwd()
+def resolve_folder(text: str, root: Path | None) -> Path:
+    """The folder a manual CA's CSR files are written to, as the administrator typed
+    it: relative to ``root`` (the home, or the configured export folder) and confined
+    to it, so the console cannot be made to write files anywhere on the server."""
+    base = (root or Path.cwd()).resolve()
     path = Path(text).expanduser() if text else base / "csr-out"
+    resolved = (path if path.is_absolute() else base / path).resolve()
+    if not resolved.is_relative_to(base):
+        raise UsageError(f"The folder '{text}' is outside {base}: the console writes CSR "
+                         "files only there", code="folder-outside-home",
+                         fix=f"Choose a folder inside {base} (a relative one is taken from "
+                             "there), or set UCCERTS_EXPORT_DIR to the folder to use")
+    return resolved
+
+
+def resolve_file(text: str, root: Path | None) -> Path:
+    """A file of the server the console only reads (the ACME CA bundle): relative to
+    ``root``."""
+    base = root or Path.cwd()
+    path = Path(text).expanduser()
     return (path if path.is_absolute() else base / path).resolve()
 
 
@@ -312,12 +329,12 @@ def _page_values(ctx: AppContext, services: Services, service: RunbookService,
                  form: PlanForm, planned: Planned | None) -> dict[str, Any]:
     cluster, nodes = services.clusters.show()
     listed = service.list()
-    home = ctx.settings.home if ctx.settings is not None else None
+    root = ctx.settings.folder_root if ctx.settings is not None else None
     return {"cluster": cluster, "nodes": nodes, "runbooks": [runbook_doc(r) for r in listed],
             "form": form, "planned": planned, "purposes": purpose_choices(),
             "distributions": [d.value for d in Distribution],
             "cas": [k.value for k in CaKind], "override_choices": OVERRIDES,
-            "default_folder": str(resolve_folder("", home)), "confirm": CONFIRM,
+            "default_folder": str(resolve_folder("", root)), "confirm": CONFIRM,
             "running": ctx.control is not None}
 
 
@@ -369,7 +386,7 @@ async def start(request: Request, principal: Principal = Depends(form_writer)) -
     service = runbooks_for(ctx, services, control)
     try:
         plan_request = form.request()
-        options = form.options(ctx.settings.home if ctx.settings is not None else None)
+        options = form.options(ctx.settings.folder_root if ctx.settings is not None else None)
         if control is None:
             raise not_running()
         plan = await run_in_threadpool(service.plan, plan_request)
@@ -419,12 +436,12 @@ async def resume(request: Request, number: str = Form("", alias="id"),
     runbook_id = _runbook_id(number)
     services = services_for(request, principal)
     control = _thread_control(ctx, principal)
-    home = ctx.settings.home if ctx.settings is not None else None
+    root = ctx.settings.folder_root if ctx.settings is not None else None
     try:
         current = await run_in_threadpool(runbooks_for(ctx, services).get, runbook_id)
         manual = (current.state == "waiting" and current.options.get("ca") == "manual")
         service = runbooks_for(ctx, services, control, manual_folder=(
-            resolve_folder(folder, home) if manual and folder else None))
+            resolve_folder(folder, root) if manual and folder else None))
         if jobs_of(request).running(runbook_id) is not None:
             raise Refused(f"Runbook {runbook_id} is running", code="runbook-running",
                           fix="Wait until it ends; its page follows it")
