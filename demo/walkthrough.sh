@@ -13,6 +13,8 @@ UCCERTS=${UCCERTS:-uccerts}
 export UCCERTS_HOME=${UCCERTS_HOME:-$(cd "$here/.." && pwd)/demo-home}
 work="$UCCERTS_HOME/files"
 rm -rf "$UCCERTS_HOME"
+# The home holds secrets: private to its owner (uccerts warns when it is not).
+mkdir -p -m 700 "$UCCERTS_HOME"
 mkdir -p "$work"
 
 bold=$(printf '\033[1m'); dim=$(printf '\033[2m'); off=$(printf '\033[0m')
