@@ -9,6 +9,7 @@ from typing import Any
 
 from cryptography import x509
 from sqlalchemy import (
+    bindparam,
     select,
 )
 
@@ -20,7 +21,7 @@ from uccerts.domain.model import (
 from uccerts.errors import Refused, UccertsError
 from uccerts.storage import tables as t
 from uccerts.storage.secrets import Sealer
-from uccerts.storage.sql_tx import PUBLISHER_FIRST, Tx, on_nodes, seal_context
+from uccerts.storage.sql_tx import PUBLISHER_FIRST, Tx, on_node_bound, on_nodes, seal_context
 
 
 class SqlIdentityRepo:
@@ -56,14 +57,22 @@ class SqlIdentityRepo:
             self._tx.execute(t.identities.insert().values(node_id=nid, **values))
 
 
+# The reads of an upload's verdict, built once (see on_node_bound).
+_CSR_OF = on_node_bound(t.csrs).where(t.csrs.c.purpose == bindparam("purpose"))
+_TRUST_BY_SUBJECT = (on_node_bound(t.trust)
+                     .where(t.trust.c.store == bindparam("store"),
+                            t.trust.c.subject_hash == bindparam("subject"))
+                     .order_by(t.trust.c.id))
+
+
 class SqlCsrRepo:
     def __init__(self, tx: Tx, sealer: Sealer) -> None:
         self._tx, self._sealer = tx, sealer
 
     def get(self, cluster: str, node: str, purpose: str, *, with_key: bool = True
             ) -> PendingCsr | None:
-        row = self._tx.execute(on_nodes(t.csrs, cluster, node)
-                               .where(t.csrs.c.purpose == purpose)).first()
+        row = self._tx.execute(_CSR_OF, params={"cluster": cluster, "node": node.lower(),
+                                             "purpose": purpose}).first()
         if row is None:
             return None
         if not with_key:
@@ -128,9 +137,9 @@ class SqlTrustRepo:
 
     def by_subject(self, cluster: str, node: str, store: str, subject: x509.Name
                    ) -> builtins.list[TrustEntry]:
-        rows = self._tx.execute(self._in_store(cluster, node, store)
-                                .where(t.trust.c.subject_hash == t.subject_key(subject))
-                                .order_by(t.trust.c.id))
+        rows = self._tx.execute(_TRUST_BY_SUBJECT, params={
+            "cluster": cluster, "node": node.lower(), "store": store,
+            "subject": t.subject_key(subject)})
         return [t.trust_from_row(r) for r in rows]
 
     def filenames(self, cluster: str, node: str, store: str) -> set[str]:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     CursorResult,
     Engine,
     Executable,
+    bindparam,
     case,
     exc,
     select,
@@ -86,8 +87,10 @@ class Tx:
         return self._engine.dialect.name == "postgresql"
 
     def execute(self, stmt: Executable, conflict: Refused | None = None, *,
-                params: builtins.list[dict[str, Any]] | None = None) -> CursorResult[Any]:
-        """Run ``stmt`` (once per dict of ``params``, as one executemany, if given); with
+                params: builtins.list[dict[str, Any]] | dict[str, Any] | None = None
+                ) -> CursorResult[Any]:
+        """Run ``stmt`` (with ``params``' bound values; a list of dicts runs it once per
+        dict, as one executemany); with
         ``conflict``, inside a savepoint so the unit stays usable."""
         conn = self.connection()
         with self._translated(conflict):
@@ -148,6 +151,15 @@ class Tx:
 
 # Listings follow ClusterRepo.nodes(): publisher first, then the order nodes were added.
 PUBLISHER_FIRST = case((t.nodes.c.role == Role.PUBLISHER.value, 0), else_=1)
+
+
+def on_node_bound(table: Any) -> Any:
+    """``table`` joined to its node and cluster, filtered by the bound parameters
+    ``cluster`` and ``node`` (lower-cased hostname): built once at import, so a hot
+    read builds no expression per call (SQLAlchemy caches the compiled form)."""
+    return (select(table, t.nodes.c.hostname).join(t.nodes, table.c.node_id == t.nodes.c.id)
+            .join(t.clusters).where(t.clusters.c.name == bindparam("cluster"),
+                                    t.nodes.c.hostname_key == bindparam("node")))
 
 
 def on_nodes(table: Any, cluster: str, node: str | None) -> Any:
