@@ -56,7 +56,8 @@ class SqlClusterRepo:
             raise NotFound(f"Cluster {cluster.name} does not exist", code="cluster-not-found")
 
     def nodes(self, cluster: str) -> builtins.list[Node]:
-        rows = self._tx.execute(_NODES_OF, params={"cluster": cluster})
+        rows = self._tx.execute(_NODES_OF, params={"cluster": cluster}).all()
+        self._tx.remember_nodes(cluster, ((r.hostname_key, r.id) for r in rows))
         return [t.node_from_row(r) for r in rows]
 
     def node(self, cluster: str, hostname: str) -> Node | None:
