@@ -13,9 +13,15 @@ key), the indexed issuer look-ups in ``tomcat-trust`` and ``check_identity_uploa
 with all its checks, plus naming the nodes the certificate would go to; no write, so
 it can be repeated.
 
-The baseline is ``x509.load_pem_x509_certificates`` on the same file plus
+Two baselines, timed in the same loop. The old one is
+``x509.load_pem_x509_certificates`` on the same file plus
 ``PolicyBuilder().store(prebuilt).time(now).build_client_verifier().verify(leaf,
-[intermediate])``, the root being in the prebuilt ``Store``.
+[intermediate])``, the root being in the prebuilt ``Store``; it reads nothing, so
+its ratio (goal 2.0) mostly measures the database. The re-based one (goal 1.5) adds
+the same rows the verdict reads, by hand-written SQL with bound parameters on the
+services' own engine in one read-only transaction: the clusters, the cluster's nodes,
+the node's pending CSR and the two issuer look-ups in ``tomcat-trust`` (intermediate,
+root), the verifier trusting the certificates those rows hold. Both ratios are printed.
 
 Setup (not timed): a three-node cluster; the lab CA's root and intermediate uploaded
 to ``tomcat-trust`` through the service (the store replicates to every node); then
@@ -48,7 +54,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 
 from uccerts.bootstrap import Services
 from uccerts.config import Settings
@@ -57,9 +63,10 @@ from uccerts.domain.csr import CsrOptions
 from uccerts.domain.model import TrustEntry
 from uccerts.enroll.labca import LabCA, SignOptions
 from uccerts.storage import tables as t
-from uccerts.storage.engine import make_engine
+from uccerts.storage.engine import READ_ONLY, make_engine
 
-GOAL = 2.0
+GOAL = 2.0  # the old ratio's goal, kept for comparison
+REBASED_GOAL = 1.5
 WARMUP = 20
 # Store sizes, one node each, so that both are timed in the same interleaved loop.
 PUB, SUB = "cucm-pub", "cucm-sub1"
@@ -147,12 +154,27 @@ class Case:
     unrelated: int
     service: Callable[[], None]
     raw: Callable[[], None]
+    reads: Callable[[], None]
     service_ns: list[int] = field(default_factory=list)
     raw_ns: list[int] = field(default_factory=list)
+    reads_ns: list[int] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
+        """The old ratio: ÷ parse + verify (no reads)."""
         return median_ms(self.service_ns) / median_ms(self.raw_ns)
+
+    @property
+    def rebased(self) -> float:
+        """÷ parse + verify + the same rows read by hand-written SQL."""
+        return median_ms(self.service_ns) / median_ms(self.reads_ns)
+
+
+def engine_of(svc: Services) -> Engine:
+    """The engine the services use (``build_services`` passes ``SqlStore.uow``)."""
+    engine = getattr(svc.ctx.uow, "__self__", None)
+    assert engine is not None, "the services do not run on a SqlStore"
+    return engine.engine  # type: ignore[no-any-return]
 
 
 def service_side(svc: Services, node: str, data: bytes) -> Callable[[], None]:
@@ -176,10 +198,50 @@ def raw_side(ca: LabCA, data: bytes) -> Callable[[], None]:
     return run
 
 
+# The rows the verdict reads, by hand: the clusters, the node list of the cluster, the
+# node's pending CSR, and the issuer look-ups in the trust store (the leaf's issuer, then
+# the intermediate's), each one statement with bound parameters in one transaction.
+_CLUSTERS = text("SELECT id, name, domain, security_mode, sso_enabled, san_match, "
+                 "phone_count, ctl_sha256 FROM clusters ORDER BY name")
+_NODES = text("SELECT id, hostname, hostname_key, domain, address, role, services, ports "
+              "FROM nodes WHERE cluster_id = :cluster ORDER BY id")
+_CSR = text("SELECT der, distribution, common_name, sans, key_type, key_length, hash, "
+            "node_list, created FROM csrs WHERE node_id = :node AND purpose = :purpose")
+_TRUST = text("SELECT der, filename, description, added FROM trust WHERE node_id = :node "
+              "AND store = :store AND subject_hash = :subject ORDER BY id")
+
+
+def reads_side(engine: Engine, ca: LabCA, node: str, data: bytes) -> Callable[[], None]:
+    """Parse + verify + the same rows read by hand-written SQL (the re-based baseline).
+
+    The CA certificates the verifier trusts come from the rows read, as the service's
+    do; the subject key is the storage's own (``tables.subject_key``)."""
+    subjects = [t.subject_key(ca.intermediate.subject), t.subject_key(ca.root.subject)]
+
+    def run() -> None:
+        leaf = x509.load_pem_x509_certificates(data)[0]
+        # Read-only, as the service's reader: on SQLite no write lock (plain BEGIN).
+        with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            clusters = conn.execute(_CLUSTERS).all()
+            nodes = conn.execute(_NODES, {"cluster": clusters[0].id}).all()
+            node_id = next(n.id for n in nodes if n.hostname_key == node)
+            csr_row = conn.execute(_CSR, {"node": node_id, "purpose": PURPOSE}).one()
+            rows = [conn.execute(_TRUST, {"node": node_id, "store": STORE, "subject": s}).all()
+                    for s in subjects]
+        x509.load_der_x509_csr(csr_row.der)
+        inter, root = (x509.load_der_x509_certificate(r[0].der) for r in rows)
+        verifier = (PolicyBuilder().store(Store([root])).time(dt.datetime.now(dt.UTC))
+                    .build_client_verifier())
+        verifier.verify(leaf, [inter])
+
+    return run
+
+
 def interleaved(cases: list[Case], runs: int) -> None:
     """Every iteration times each side of each case once, in a rotating order."""
     calls = [(fn, out) for c in cases for fn, out in ((c.service, c.service_ns),
-                                                       (c.raw, c.raw_ns))]
+                                                       (c.raw, c.raw_ns),
+                                                       (c.reads, c.reads_ns))]
     for i in range(WARMUP + runs):
         shift = i % len(calls)
         for fn, out in calls[shift:] + calls[:shift]:
@@ -221,7 +283,8 @@ def run_backend(db_url: str | None, runs: int) -> None:
             print(f"filled {node}'s {STORE} with {count} unrelated CAs (+ the lab root and "
                   f"intermediate) in {took:.1f} s")
             data = signed_leaf(svc, ca, node)
-            cases.append(Case(node, count, service_side(svc, node, data), raw_side(ca, data)))
+            cases.append(Case(node, count, service_side(svc, node, data), raw_side(ca, data),
+                              reads_side(engine_of(svc), ca, node, data)))
         interleaved(cases, runs)
         lookups = {c.node: timed_calls(lookup(svc, cluster, c.node, ca.intermediate.subject),
                                        DIAGNOSTIC_RUNS) for c in cases}
@@ -233,7 +296,12 @@ def run_backend(db_url: str | None, runs: int) -> None:
               f"({spread_ms(c.service_ns)})")
         print(f"  parse + cryptography verifier   median {median_ms(c.raw_ns):7.3f} ms "
               f"({spread_ms(c.raw_ns)})")
-        print(f"  ratio {c.ratio:.2f}  (goal <= {GOAL}): {'MET' if c.ratio <= GOAL else 'MISSED'}")
+        print(f"  parse + verify + reads by SQL   median {median_ms(c.reads_ns):7.3f} ms "
+              f"({spread_ms(c.reads_ns)})")
+        print(f"  ratio to parse + verify         {c.ratio:.2f}  (old goal <= {GOAL}): "
+              f"{'MET' if c.ratio <= GOAL else 'MISSED'}")
+        print(f"  ratio to parse + verify + reads {c.rebased:.2f}  (goal <= {REBASED_GOAL}): "
+              f"{'MET' if c.rebased <= REBASED_GOAL else 'MISSED'}")
         print(f"  diagnostic: a unit of work with one issuer look-up (TrustRepo.by_subject) "
               f"median {median_ms(lookups[c.node]):.3f} ms")
     small, big = cases[0], cases[-1]

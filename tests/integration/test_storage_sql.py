@@ -292,3 +292,36 @@ def test_unknown_cluster_or_node_is_not_found(sql_store: SqlStore, certs: CertFa
             with pytest.raises(NotFound) as err:
                 call()
             assert err.value.code == code
+
+
+# ------------------------------------------------------------------- node ids
+
+
+def test_reads_after_the_node_list_filter_by_its_ids_until_a_write(
+        sql_store: SqlStore, certs: CertFactory) -> None:
+    """After ``clusters.nodes`` the CSR and issuer look-ups filter by the node ids just
+    read (no join on names) and answer as by name; any write forgets the ids."""
+    make_cluster(sql_store)
+    ca = certs.ca("Id Root")
+    with sql_store.uow() as uow:
+        uow.csrs.put("lab", pending(certs))
+        uow.trust.add("lab", TrustEntry("cucm-pub", "tomcat-trust", "root.pem", ca.cert,
+                                        "Root", NOW))
+        uow.commit()
+    with sql_store.reader() as uow:
+        tx = uow._tx
+        by_name = (uow.csrs.get("lab", "cucm-pub", "tomcat", with_key=False),
+                   uow.trust.by_subject("lab", "cucm-pub", "tomcat-trust", ca.cert.subject))
+        assert tx.known_node_id("lab", "cucm-pub") is None
+        ids = {n.hostname: tx.known_node_id("lab", n.hostname)
+               for n in uow.clusters.nodes("lab")}
+        assert None not in ids.values() and len(set(ids.values())) == 3
+        by_id = (uow.csrs.get("lab", "CUCM-PUB", "tomcat", with_key=False),
+                 uow.trust.by_subject("lab", "CUCM-PUB", "tomcat-trust", ca.cert.subject))
+        assert by_id == by_name and by_id[0] is not None and len(by_id[1]) == 1
+        assert uow.csrs.get("lab", "cucm-sub1", "tomcat") is None
+    with sql_store.uow() as uow:
+        uow.clusters.nodes("lab")
+        uow.csrs.delete("lab", "cucm-sub1", "tomcat")  # a write: a node may have changed
+        assert uow._tx.known_node_id("lab", "cucm-pub") is None
+        assert uow._tx.known_node_id("lab", "cucm-sub1") is not None  # locked, still held

@@ -9,6 +9,7 @@ from typing import Any
 
 from cryptography import x509
 from sqlalchemy import (
+    bindparam,
     select,
 )
 
@@ -20,7 +21,14 @@ from uccerts.domain.model import (
 from uccerts.errors import Refused, UccertsError
 from uccerts.storage import tables as t
 from uccerts.storage.secrets import Sealer
-from uccerts.storage.sql_tx import PUBLISHER_FIRST, Tx, on_nodes, seal_context
+from uccerts.storage.sql_tx import (
+    PUBLISHER_FIRST,
+    Tx,
+    on_node_bound,
+    on_node_id,
+    on_nodes,
+    seal_context,
+)
 
 
 class SqlIdentityRepo:
@@ -56,14 +64,31 @@ class SqlIdentityRepo:
             self._tx.execute(t.identities.insert().values(node_id=nid, **values))
 
 
+# The reads of an upload's verdict, built once (see on_node_bound), by node name, and
+# by node id when the transaction already read it (Tx.known_node_id).
+_BY_PURPOSE = t.csrs.c.purpose == bindparam("purpose")
+_CSR_OF = on_node_bound(t.csrs).where(_BY_PURPOSE)
+_CSR_OF_ID = on_node_id(t.csrs).where(_BY_PURPOSE)
+_BY_SUBJECT = (t.trust.c.store == bindparam("store"),
+               t.trust.c.subject_hash == bindparam("subject"))
+_TRUST_BY_SUBJECT = on_node_bound(t.trust).where(*_BY_SUBJECT).order_by(t.trust.c.id)
+_TRUST_BY_SUBJECT_ID = on_node_id(t.trust).where(*_BY_SUBJECT).order_by(t.trust.c.id)
+
+
+def _node_params(tx: Tx, cluster: str, node: str) -> dict[str, Any]:
+    nid = tx.known_node_id(cluster, node)
+    return {"nid": nid} if nid is not None else {"cluster": cluster, "node": node.lower()}
+
+
 class SqlCsrRepo:
     def __init__(self, tx: Tx, sealer: Sealer) -> None:
         self._tx, self._sealer = tx, sealer
 
     def get(self, cluster: str, node: str, purpose: str, *, with_key: bool = True
             ) -> PendingCsr | None:
-        row = self._tx.execute(on_nodes(t.csrs, cluster, node)
-                               .where(t.csrs.c.purpose == purpose)).first()
+        where = _node_params(self._tx, cluster, node)
+        row = self._tx.execute(_CSR_OF_ID if "nid" in where else _CSR_OF,
+                               params={**where, "purpose": purpose}).first()
         if row is None:
             return None
         if not with_key:
@@ -128,9 +153,10 @@ class SqlTrustRepo:
 
     def by_subject(self, cluster: str, node: str, store: str, subject: x509.Name
                    ) -> builtins.list[TrustEntry]:
-        rows = self._tx.execute(self._in_store(cluster, node, store)
-                                .where(t.trust.c.subject_hash == t.subject_key(subject))
-                                .order_by(t.trust.c.id))
+        where = _node_params(self._tx, cluster, node)
+        rows = self._tx.execute(_TRUST_BY_SUBJECT_ID if "nid" in where else _TRUST_BY_SUBJECT,
+                                params={**where, "store": store,
+                                        "subject": t.subject_key(subject)})
         return [t.trust_from_row(r) for r in rows]
 
     def filenames(self, cluster: str, node: str, store: str) -> set[str]:

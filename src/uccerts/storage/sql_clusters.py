@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 
 from sqlalchemy import (
+    bindparam,
     select,
 )
 
@@ -16,6 +17,11 @@ from uccerts.domain.model import (
 from uccerts.errors import NotFound, Refused
 from uccerts.storage import tables as t
 from uccerts.storage.sql_tx import PUBLISHER_FIRST, Tx
+
+# Hot reads (every use case locates its node), built once: no expression per call.
+_ALL_CLUSTERS = select(t.clusters).order_by(t.clusters.c.name)
+_NODES_OF = (select(t.nodes).join(t.clusters).where(t.clusters.c.name == bindparam("cluster"))
+             .order_by(PUBLISHER_FIRST, t.nodes.c.id))
 
 
 class SqlClusterRepo:
@@ -38,7 +44,7 @@ class SqlClusterRepo:
         return t.cluster_from_row(row) if row else None
 
     def list(self) -> builtins.list[Cluster]:
-        rows = self._tx.execute(select(t.clusters).order_by(t.clusters.c.name))
+        rows = self._tx.execute(_ALL_CLUSTERS)
         return [t.cluster_from_row(r) for r in rows]
 
     def update(self, cluster: Cluster) -> None:
@@ -50,9 +56,8 @@ class SqlClusterRepo:
             raise NotFound(f"Cluster {cluster.name} does not exist", code="cluster-not-found")
 
     def nodes(self, cluster: str) -> builtins.list[Node]:
-        rows = self._tx.execute(select(t.nodes).join(t.clusters)
-                                .where(t.clusters.c.name == cluster)
-                                .order_by(PUBLISHER_FIRST, t.nodes.c.id))
+        rows = self._tx.execute(_NODES_OF, params={"cluster": cluster}).all()
+        self._tx.remember_nodes(cluster, ((r.hostname_key, r.id) for r in rows))
         return [t.node_from_row(r) for r in rows]
 
     def node(self, cluster: str, hostname: str) -> Node | None:

@@ -19,6 +19,8 @@ from sqlalchemy import (
     CursorResult,
     Engine,
     Executable,
+    Select,
+    bindparam,
     case,
     exc,
     select,
@@ -51,6 +53,11 @@ class Tx:
         # Node rows locked in this transaction, by (cluster, host name key): a lock holds
         # until the transaction ends, so the id need not be looked up (or locked) again.
         self._locked: dict[tuple[str, str], int] = {}
+        # Node ids this transaction has read (ClusterRepo.nodes), by the same key: the
+        # hot reads that follow (a pending CSR, the issuer look-ups) then filter by id,
+        # with no join on names. Forgotten at any write (a node may have gone or come
+        # back under a new id) and when the transaction ends.
+        self._seen: dict[tuple[str, str], int] = {}
 
     @contextmanager
     def _translated(self, conflict: Refused | None = None) -> Iterator[None]:
@@ -86,10 +93,14 @@ class Tx:
         return self._engine.dialect.name == "postgresql"
 
     def execute(self, stmt: Executable, conflict: Refused | None = None, *,
-                params: builtins.list[dict[str, Any]] | None = None) -> CursorResult[Any]:
-        """Run ``stmt`` (once per dict of ``params``, as one executemany, if given); with
+                params: builtins.list[dict[str, Any]] | dict[str, Any] | None = None
+                ) -> CursorResult[Any]:
+        """Run ``stmt`` (with ``params``' bound values; a list of dicts runs it once per
+        dict, as one executemany); with
         ``conflict``, inside a savepoint so the unit stays usable."""
         conn = self.connection()
+        if not isinstance(stmt, Select):
+            self._seen.clear()
         with self._translated(conflict):
             if conflict is None:
                 return conn.execute(stmt, params)
@@ -105,12 +116,14 @@ class Tx:
 
     def commit(self) -> None:
         self._locked.clear()
+        self._seen.clear()
         if self._conn is not None and self._conn.in_transaction():
             with self._translated():
                 self._conn.commit()
 
     def rollback(self) -> None:
         self._locked.clear()
+        self._seen.clear()
         if self._conn is not None and self._conn.in_transaction():
             with self._translated():
                 self._conn.rollback()
@@ -122,6 +135,15 @@ class Tx:
             finally:
                 self._conn.close()
                 self._conn = None
+
+    def remember_nodes(self, cluster: str, ids: Iterator[tuple[str, int]]) -> None:
+        """Note the ids of ``cluster``'s nodes, by host name key, as just read."""
+        self._seen.update(((cluster, key), nid) for key, nid in ids)
+
+    def known_node_id(self, cluster: str, node: str) -> int | None:
+        """The node's id if this transaction already holds it (locked or read), else None."""
+        key = (cluster, node.lower())
+        return self._locked.get(key) or self._seen.get(key)
 
     def cluster_id(self, name: str) -> int:
         cid = self.execute(select(t.clusters.c.id).where(t.clusters.c.name == name)).scalar()
@@ -148,6 +170,22 @@ class Tx:
 
 # Listings follow ClusterRepo.nodes(): publisher first, then the order nodes were added.
 PUBLISHER_FIRST = case((t.nodes.c.role == Role.PUBLISHER.value, 0), else_=1)
+
+
+def on_node_bound(table: Any) -> Any:
+    """``table`` joined to its node and cluster, filtered by the bound parameters
+    ``cluster`` and ``node`` (lower-cased hostname): built once at import, so a hot
+    read builds no expression per call (SQLAlchemy caches the compiled form)."""
+    return (select(table, t.nodes.c.hostname).join(t.nodes, table.c.node_id == t.nodes.c.id)
+            .join(t.clusters).where(t.clusters.c.name == bindparam("cluster"),
+                                    t.nodes.c.hostname_key == bindparam("node")))
+
+
+def on_node_id(table: Any) -> Any:
+    """``table``'s rows of the node whose id is the bound parameter ``nid``, with its
+    host name (a primary-key join)."""
+    return (select(table, t.nodes.c.hostname).join(t.nodes, table.c.node_id == t.nodes.c.id)
+            .where(table.c.node_id == bindparam("nid")))
 
 
 def on_nodes(table: Any, cluster: str, node: str | None) -> Any:
