@@ -29,7 +29,7 @@ from uccerts.domain.runbook import (
     Situation,
     plan_runbook,
 )
-from uccerts.domain.runbook_options import RunbookOptions, options_from_json, options_to_json
+from uccerts.domain.runbook_options import RunbookOptions
 from uccerts.domain.signedfile import cert_sha256
 from uccerts.domain.states import RUNBOOK, STEP, RunbookState, ServiceState, StepState
 from uccerts.enroll.issued import Issued
@@ -115,7 +115,7 @@ class RunbookService:
                                              for s in plan.steps):
             stored = replace(stored, phones_before=self._control.run(
                 lambda c, who: c.phones_status(who)).registered)
-        runbook = Runbook(None, cluster, plan.purpose, options_to_json(stored),
+        runbook = Runbook(None, cluster, plan.purpose, stored,
                           RunbookState.PLANNED, now, now,
                           tuple(RunbookStep(s.n, s.node, s.action.value, s.detail, s.service)
                                 for s in plan.steps))
@@ -233,14 +233,14 @@ class RunbookService:
         except NotFound:
             pass
         result = csrs.generate(step.node, runbook.purpose, CsrOptions(
-            distribution=options_from_json(runbook.options).distribution))
+            distribution=runbook.options.distribution))
         return result.pem
 
     def _enroll(self, runbook: Runbook, step: RunbookStep) -> str:
         pem = self._output(runbook, step.node, Action.GENERATE_CSR)
         csr = x509.load_pem_x509_csr(pem.encode())
         name = f"{step.node}-{runbook.purpose}"
-        options = options_from_json(runbook.options)
+        options = runbook.options
         issued = self._enrollment(options.ca, options).issue(name, self._node(step.node), csr)
         return issued.chain_pem().decode("ascii")
 
@@ -295,7 +295,7 @@ class RunbookService:
             lambda c, who: c.wait_registration(who, self.wait_phones_s))
         status = result.status
         registered, total = status.registered, status.total
-        before = options_from_json(runbook.options).phones_before
+        before = runbook.options.phones_before
         before = total if before is None else before
         if registered < before:
             reasons = status.reasons()

@@ -31,7 +31,7 @@ from uccerts.domain.purposes import PURPOSES
 from uccerts.domain.purposes import purpose as find_purpose
 from uccerts.domain.runbook import CaKind, Guard, Override, Plan
 from uccerts.domain.runbook import Request as PlanRequest
-from uccerts.domain.runbook_options import RunbookOptions, options_from_json
+from uccerts.domain.runbook_options import AcmeSettings, RunbookOptions
 from uccerts.errors import NotFound, Refused, UccertsError, UsageError
 from uccerts.http.auth import app_context
 from uccerts.http.context import AppContext
@@ -212,12 +212,11 @@ class PlanForm:
             raise UsageError("The ACME CA needs its directory URL",
                              code="acme-directory-missing",
                              fix="Enter the directory URL (https://…/directory)")
-        return options_from_json({
-            "folder": str(resolve_folder(self.folder, root)),
-            "acme_directory": self.acme_directory,
-            "acme_ca_bundle": (str(resolve_file(self.acme_ca_bundle, root))
-                               if self.acme_ca_bundle else ""),
-            "acme_http_port": port, "acme_root_url": self.acme_root_url})
+        acme = AcmeSettings(
+            self.acme_directory,
+            str(resolve_file(self.acme_ca_bundle, root)) if self.acme_ca_bundle else None,
+            port, self.acme_root_url or None) if self.acme_directory else None
+        return RunbookOptions(folder=str(resolve_folder(self.folder, root)), acme=acme)
 
 
 def resolve_folder(text: str, root: Path | None) -> Path:
@@ -270,9 +269,9 @@ def step_doc(step: RunbookStep) -> dict[str, Any]:
 def runbook_doc(runbook: Runbook) -> dict[str, Any]:
     return {"id": runbook.id, "purpose": runbook.purpose, "state": runbook.state,
             "message": runbook.message, "created": runbook.created.isoformat(),
-            "updated": runbook.updated.isoformat(), "ca": runbook.options.get("ca", ""),
-            "folder": (str(runbook.options.get("folder", ""))
-                       if runbook.options.get("ca") == CaKind.MANUAL.value else ""),
+            "updated": runbook.updated.isoformat(), "ca": runbook.options.ca.value,
+            "folder": (runbook.options.folder or ""
+                       if runbook.options.ca is CaKind.MANUAL else ""),
             "done": sum(s.state == "done" for s in runbook.steps),
             "total": len(runbook.steps), "steps": [step_doc(s) for s in runbook.steps]}
 
@@ -407,7 +406,7 @@ async def start(request: Request, principal: Principal = Depends(form_writer)) -
         def find(_: RunbookStep | None = None) -> None:
             if job.runbook_id is None:
                 job.runbook_id = next((r.id for r in service.list()
-                                       if options_from_json(r.options).started_by == job.id),
+                                       if r.options.started_by == job.id),
                                       None)
 
         try:
@@ -439,7 +438,7 @@ async def resume(request: Request, number: str = Form("", alias="id"),
     root = ctx.settings.folder_root if ctx.settings is not None else None
     try:
         current = await run_in_threadpool(runbooks_for(ctx, services).get, runbook_id)
-        manual = (current.state == "waiting" and current.options.get("ca") == "manual")
+        manual = (current.state == "waiting" and current.options.ca is CaKind.MANUAL)
         service = runbooks_for(ctx, services, control, manual_folder=(
             resolve_folder(folder, root) if manual and folder else None))
         if jobs_of(request).running(runbook_id) is not None:
