@@ -131,7 +131,7 @@ class RunbookService:
             runbook: Runbook | None = uow.runbooks.get(runbook_id)
         if runbook is None:
             raise NotFound(f"No runbook {runbook_id}", code="runbook-not-found",
-                           fix="See `uccerts runbook list`")
+                           fix="List the runbooks to find its number")
         return runbook
 
     def list(self) -> list[Runbook]:
@@ -209,7 +209,7 @@ class RunbookService:
     def _need_control(self) -> Blocking:
         if self._control is None:
             raise SystemFailure("The cluster is not running", code="cluster-not-running",
-                                fix="Start it with `uccerts serve` and resume the runbook")
+                                fix="Start the cluster, then resume the runbook")
         return self._control
 
     def _check_expiry(self, runbook: Runbook, step: RunbookStep) -> str:
@@ -302,8 +302,8 @@ class RunbookService:
             raise Refused(f"Only {registered} of {before} phones re-registered"
                           + (f" ({'; '.join(reasons)})" if reasons else ""),
                           code="phones-not-registered",
-                          fix="See `uccerts phones status`; an ITL mismatch is recovered "
-                              "with `uccerts phones delete-itl`, then resume the runbook")
+                          fix="Look at the phones' status; recover an ITL mismatch by deleting "
+                              "the phones' ITL, then resume the runbook")
         return f"{registered} of {total} phones registered"
 
     def _verify_served(self, runbook: Runbook, step: RunbookStep) -> str:
@@ -313,11 +313,11 @@ class RunbookService:
         if row is None or row.running.state != ServiceState.STARTED:
             raise Refused(f"{step.service} on {step.node} is not running",
                           code="service-not-started",
-                          fix=f"uccerts service start {step.node} \"{step.service}\"")
+                          fix=f"Start {step.service} on {step.node}, then resume the runbook")
         if row.restart_needed:
             raise Refused(f"{step.service} on {step.node} still serves the old certificate",
                           code="old-certificate-served",
-                          fix=f"uccerts service restart {step.node} \"{step.service}\"")
+                          fix=f"Restart {step.service} on {step.node}, then resume the runbook")
         return f"serves {row.running.certificate_sha256}"
 
     # ------------------------------------------------------------ helpers
