@@ -25,7 +25,6 @@ from uccerts.web import (
     pages_tools,
 )
 from uccerts.web import session as web_session
-from uccerts.web.jobs import Jobs
 from uccerts.web.render import Problem, environment, problems, render
 from uccerts.web.session import login_redirect
 
@@ -81,8 +80,6 @@ def create_console(ctx: AppContext) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
     app.state.pages = environment()
-    app.state.jobs = Jobs()
-    app.state.runbook_jobs = pages_runbooks.RunbookJobs()
     app.mount("/static", StaticFiles(packages=[("uccerts.web", "static")]), name="static")
     for module in (web_session, pages_certificates, pages_csr, pages_control,
                    pages_cluster, pages_runbooks, pages_tools):
