@@ -7,11 +7,15 @@ each face maps errors once, never ad hoc per command. Errors carry data, never l
     UccertsError                     exit 3, HTTP 500  (a bug or an unreachable part)
     ├── IllegalTransition            exit 3, HTTP 500  (a state move its table forbids)
     ├── UsageError                   exit 2, HTTP 400  (a bad flag, name or value)
-    │   └── NotFound                 exit 2, HTTP 404  (unknown cluster, node, purpose, file)
+    │   ├── NotFound                 exit 2, HTTP 404  (unknown cluster, node, purpose, file)
+    │   ├── BadRequest               exit 2, HTTP 400  (a request body the API cannot use)
+    │   └── UnsupportedMediaType     exit 2, HTTP 415  (an upload of a type not accepted)
     ├── InvalidInput                 exit 1, HTTP 400  (a file or value that cannot be used)
     │   └── UnreadableInput          exit 1, HTTP 400  (names which input of several)
     ├── Unauthorized                 exit 1, HTTP 401  (no identity, or a wrong password)
+    │   └── LoginRequired            exit 1, HTTP 401  (no console session: log in)
     ├── Forbidden                    exit 1, HTTP 403  (an identity without the right)
+    │   └── CsrfRejected             exit 1, HTTP 403  (a form without its session's token)
     ├── Refused                      exit 1, HTTP 409  (the operation was refused)
     │   ├── FindingsError            exit 1, HTTP 400  (checks produced error findings)
     │   └── Throttled                exit 1, HTTP 429  (too many failed logins: wait)
@@ -74,6 +78,20 @@ class NotFound(UsageError):
     default_code = "not-found"
 
 
+class BadRequest(UsageError):
+    """A request the compatible API cannot use as sent (always 400, never 404)."""
+
+    http_status = 400
+    default_code = "bad-request"
+
+
+class UnsupportedMediaType(UsageError):
+    """An upload in a media type the API does not take."""
+
+    http_status = 415
+    default_code = "unsupported-media-type"
+
+
 class InvalidInput(UccertsError):
     """Input data (a file, a PEM, a name) cannot be used as given."""
 
@@ -101,12 +119,33 @@ class Unauthorized(UccertsError):
     default_code = "unauthorized"
 
 
+class LoginRequired(Unauthorized):
+    """No valid console session: a page redirects to the login page, anything else is
+    answered 401."""
+
+    default_code = "unauthenticated"
+
+    def __init__(self) -> None:
+        super().__init__("Authentication is required", fix="Log in to the console first")
+
+
 class Forbidden(UccertsError):
     """The caller is known and may not do this (a read-only account, no CSRF token)."""
 
     exit_code = 1
     http_status = 403
     default_code = "forbidden"
+
+
+class CsrfRejected(Forbidden):
+    """A form posted without this session's CSRF token."""
+
+    default_code = "csrf"
+
+    def __init__(self) -> None:
+        super().__init__("The form has expired or did not come from this console: it was "
+                         "not processed (CSRF check failed).",
+                         fix="Reload the page and submit the form again")
 
 
 class Refused(UccertsError):

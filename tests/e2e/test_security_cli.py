@@ -83,7 +83,8 @@ def test_ctl_update_in_non_secure_mode_exits_1_with_the_fix(uccerts: Run) -> Non
     assert as_json.code == 1
     error = as_json.json["errors"][0]
     assert error["code"] == "ctl-non-secure"
-    assert "uccerts cluster security-mode mixed" in error["fix"]
+    assert error["fix"] == "Set the cluster's security mode to mixed first"
+    assert "uccerts cluster security-mode mixed" in error["hint"]
     assert uccerts("cluster", "show", "--json").json["ctl_sha256"] is None
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 
 import pytest
 from alembic import command
@@ -14,7 +14,9 @@ from sqlalchemy import inspect, text
 
 from tests.integration.conftest import NOW, AnyStore, Database
 from tests.integration.test_storage import HasUow, make_cluster
-from uccerts.domain.model import PhoneRecord, Runbook, RunbookStep
+from uccerts.domain.model import Distribution, PhoneRecord, Runbook, RunbookStep
+from uccerts.domain.runbook import CaKind, Override
+from uccerts.domain.runbook_options import AcmeSettings, RunbookOptions
 from uccerts.errors import NotFound, Refused
 from uccerts.storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from uccerts.storage.ports import UnitOfWork
@@ -35,9 +37,7 @@ def steps(count: int) -> tuple[RunbookStep, ...]:
 def runbook(cluster: str = "lab", *, count: int = 3, created: dt.datetime = T0,
             purpose: str = "tomcat") -> Runbook:
     return Runbook(id=None, cluster=cluster, purpose=purpose,
-                   options={"nodes": ["cucm-pub", "cucm-sub1"], "distribution": "this-server",
-                            "ca": "lab", "overrides": [], "folder": None,
-                            "nested": {"flag": True, "n": 3}},
+                   options=RunbookOptions(nodes=("cucm-pub", "cucm-sub1")),
                    state="planned", created=created, updated=created, steps=steps(count))
 
 
@@ -73,22 +73,24 @@ def test_round_trip_with_twenty_steps_and_a_large_output(any_store: AnyStore) ->
     done = replace(steps(20)[4], state="done", output=big, started=T0.astimezone(kst),
                    finished=T0 + dt.timedelta(seconds=5))
     wanted = replace(runbook(count=20), message="waiting for phones",
-                     options={"nodes": ("cucm-pub",), "overrides": ["--manage-sso"],
-                              "ca": "lab", "folder": "csr-out"})
+                     options=RunbookOptions(
+                         nodes=("cucm-pub",), distribution=Distribution.MULTI_SERVER,
+                         overrides=frozenset({Override.MANAGE_SSO}), folder="csr-out",
+                         acme=AcmeSettings("https://ca.example/dir", None, 8080, None),
+                         phones_before=9, started_by="job-1"))
     wanted = replace(wanted, steps=(*wanted.steps[:4], done, *wanted.steps[5:]))
     (rid,) = add(any_store, wanted)
     got = get(any_store, rid)
-    assert got == replace(wanted, id=rid, options={"nodes": ["cucm-pub"],
-                                                   "overrides": ["--manage-sso"],
-                                                   "ca": "lab", "folder": "csr-out"})
+    assert got == replace(wanted, id=rid)
     assert [s.n for s in got.steps] == list(range(1, 21))
     assert got.steps[4].output == big and got.steps[4].started == T0
     assert got.steps[4].started.tzinfo is not None
     assert got.steps[4].started.utcoffset() == dt.timedelta(0)
     assert got.created == T0 and got.created.utcoffset() == dt.timedelta(0)
-    # What a caller does with the options it got does not reach the store.
-    got.options["ca"] = "acme"  # type: ignore[index]
-    assert get(any_store, rid).options["ca"] == "lab"
+    # What a caller does with the options it got does not reach the store: they are frozen.
+    with pytest.raises(FrozenInstanceError):
+        got.options.ca = CaKind.ACME  # type: ignore[misc]
+    assert get(any_store, rid).options.ca is CaKind.LAB
 
 
 def test_steps_come_back_ordered_by_number(any_store: AnyStore) -> None:

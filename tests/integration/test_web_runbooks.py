@@ -32,6 +32,8 @@ from tests.integration.web_console import (
 from uccerts.app import create_app
 from uccerts.bootstrap import Services
 from uccerts.config import Settings
+from uccerts.domain.runbook import CaKind
+from uccerts.domain.runbook_options import AcmeSettings
 from uccerts.errors import SystemFailure
 from uccerts.services.ca import LabCaService
 from uccerts.services.views import sha256_of
@@ -380,7 +382,6 @@ def test_an_acme_runbook_keeps_where_its_ca_is(web: Console, services: Services)
     with services.ctx.read() as uow:
         stored = uow.runbooks.get(doc["id"])
     assert stored is not None
-    assert stored.options["ca"] == "acme"
-    assert stored.options["acme_directory"] == directory
-    assert stored.options["acme_http_port"] == 8080
-    assert stored.options["acme_root_url"] == "https://127.0.0.1:9/root.pem"
+    assert stored.options.ca is CaKind.ACME
+    assert stored.options.acme == AcmeSettings(directory, None, 8080,
+                                               "https://127.0.0.1:9/root.pem")

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from uccerts.errors import Forbidden, Refused, Throttled, UccertsError, Unauthorized
+from uccerts.errors import (
+    BadRequest,
+    CsrfRejected,
+    Forbidden,
+    LoginRequired,
+    Refused,
+    Throttled,
+    UccertsError,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from uccerts.http.problems import error_headers
 
 
@@ -13,6 +23,10 @@ from uccerts.http.problems import error_headers
     (Unauthorized("who?"), 1, 401, "unauthorized"),
     (Forbidden("no"), 1, 403, "forbidden"),
     (Throttled(7), 1, 429, "too-many-failures"),
+    (LoginRequired(), 1, 401, "unauthenticated"),
+    (CsrfRejected(), 1, 403, "csrf"),
+    (BadRequest("no body"), 2, 400, "bad-request"),
+    (UnsupportedMediaType("text/plain"), 2, 415, "unsupported-media-type"),
 ])
 def test_auth_errors_know_their_exit_code_and_status(
         err: UccertsError, exit_code: int, status: int, code: str) -> None:

@@ -101,7 +101,7 @@ def test_a_whole_callmanager_run_restarts_resets_once_and_waits_for_every_phone(
         runbooks: RunbookService, services: Services, cluster: FakeCluster) -> None:
     done = runbooks.start(Request(purpose("CallManager")), RunbookOptions())
     assert done.state == "done", done.message
-    assert done.options["phones_before"] == 9
+    assert done.options.phones_before == 9
     assert {name for (_, name) in cluster.restarts} >= {CALLMANAGER}
     assert set(cluster.restarts.values()) == {1}
     assert cluster.resets == len(steps_of(done, Action.RESET_PHONES)) == 1

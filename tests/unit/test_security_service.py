@@ -139,7 +139,7 @@ def test_ctl_update_in_non_secure_mode_is_refused_and_changes_nothing(
     with pytest.raises(Refused) as err:
         svc.security.update_ctl()
     assert err.value.code == "ctl-non-secure"
-    assert "uccerts cluster security-mode mixed" in (err.value.fix or "")
+    assert err.value.fix == "Set the cluster's security mode to mixed first"
     assert cluster_row(store) == before
     assert audit(store) == [("ctl update", "refused",
                              "cluster security mode is 0 (non-secure)")]

@@ -60,7 +60,6 @@ def create_native(ctx: AppContext) -> FastAPI:
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.ctx = ctx
     app.state.tokens = native_tokens.TokenStore(ctx.services)
-    app.state.tasks = set()
     app.state.listing = Listing(ctx.services)
     for module in (native_cluster, native_certificates, native_runtime, native_tools,
                    native_tokens):

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -30,27 +29,17 @@ from uccerts.api.native_models import (
     ServiceRow,
 )
 from uccerts.domain.control import ALL_PHONES, ClusterControl, ServiceAction, Who
-from uccerts.domain.purposes import ServiceKind
 from uccerts.domain.purposes import service as find_service
 from uccerts.errors import UccertsError
 from uccerts.http.auth import app_context
+from uccerts.http.jobs import cuts_own_connection
 from uccerts.http.security import Principal
 from uccerts.runtime.control import not_running
 
 router = APIRouter()
 
 Action = Literal["restart", "start", "stop", "activate", "deactivate"]
-CUTS_OWN_CONNECTION = frozenset({"restart", "stop", "deactivate"})
 T = TypeVar("T")
-
-
-def _keep(request: Request, work: Awaitable[Any]) -> asyncio.Future[Any]:
-    """Run ``work`` in a task the app holds until it ends (not tied to the request)."""
-    tasks: set[asyncio.Future[Any]] = request.app.state.tasks
-    task = asyncio.ensure_future(work)
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
-    return task
 
 
 async def control_call(request: Request, principal: Principal,
@@ -59,7 +48,8 @@ async def control_call(request: Request, principal: Principal,
     if control is None:
         raise not_running("this API is not served by `uccerts serve`")
     work = call(control, Who(principal.username, "api"))
-    result: T = await asyncio.shield(_keep(request, work))
+    # Held by the app, not the request: a client that leaves does not cancel it.
+    result: T = await asyncio.shield(app_context(request).jobs.keep(work))
     return result
 
 
@@ -86,32 +76,25 @@ async def service_action(node: str, service: str, action: Action, request: Reque
     svc = find_service(service)
     name = svc.name
     verb = ServiceAction(action)
-    if (svc.kind is ServiceKind.TOMCAT and action in CUTS_OWN_CONNECTION
-            and _is_served_node(request, node)):
-        if app_context(request).control is None:
+    ctx = app_context(request)
+    if cuts_own_connection(ctx.node, node, svc, verb):
+        if ctx.control is None:
             raise not_running("this API is not served by `uccerts serve`")
 
-        async def later() -> None:
-            await asyncio.sleep(0.05)  # let the answer leave before the listener stops
+        async def act() -> None:
             # Nobody waits for this answer: a refusal is in the audit trail.
             with contextlib.suppress(UccertsError):
                 await control_call(request, principal, lambda port, who: port.service(
                     who, verb, node, name))
 
-        async def start() -> None:
-            _keep(request, later())
-
+        # 50 ms: the answer's last bytes leave before the listener stops.
         return JSONResponse({"service": name, "state": "STOPPING", "events": [],
                              "accepted": True}, status_code=202,
-                            background=BackgroundTask(start))
+                            background=ctx.jobs.after_answer(lambda: ctx.jobs.keep(act()),
+                                                             delay_s=0.05))
     result = await control_call(request, principal, lambda port, who: port.service(
         who, verb, node, name))
     return {**result.to_dict(), "events": list(result.events)}
-
-
-def _is_served_node(request: Request, node: str) -> bool:
-    served, wanted = app_context(request).node.lower(), node.strip().lower()
-    return wanted == served or wanted.startswith(served + ".")
 
 
 # ------------------------------------------------------------------ phones

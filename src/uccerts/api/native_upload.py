@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from uccerts.api.json_body import parse_json
 from uccerts.api.native_models import UploadIn
-from uccerts.errors import InvalidInput, UsageError
+from uccerts.errors import InvalidInput, UnsupportedMediaType
 
 MULTIPART_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -35,11 +35,6 @@ UPLOAD_BODY: dict[str, Any] = {
         },
     },
 }
-
-
-class UnsupportedMediaType(UsageError):
-    http_status = 415
-    default_code = "unsupported-media-type"
 
 
 def _validation(exc: ValidationError, body: Any) -> RequestValidationError:

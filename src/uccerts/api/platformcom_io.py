@@ -23,17 +23,10 @@ from uccerts.domain.purposes import (
     purpose,
     trust_store,
 )
-from uccerts.errors import NotFound, UsageError
+from uccerts.errors import BadRequest, NotFound
 
 Body = dict[str, Any]
 _ASCII_DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)
-
-
-class BadRequest(UsageError):
-    """A request the compatible API cannot use as sent (always 400, never 404)."""
-
-    http_status = 400
-    default_code = "bad-request"
 
 
 async def read_object(request: Request) -> Body:

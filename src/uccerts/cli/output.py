@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from uccerts.cli.hints import hint
 from uccerts.errors import FindingsError, UccertsError
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ def report_error(err: UccertsError, as_json: bool) -> int:
         else:
             doc["errors"] = [err.to_dict()]
             doc["warnings"] = []
+            if (said := hint(err)) is not None:
+                doc["errors"][0]["hint"] = said
         emit_json(doc)
     elif isinstance(err, FindingsError):
         write_findings(err.findings)
@@ -60,6 +63,8 @@ def report_error(err: UccertsError, as_json: bool) -> int:
             warn(f"  detail: {err.detail}")
         if err.fix:
             warn(f"  fix: {err.fix}")
+    if not as_json and (said := hint(err)) is not None:
+        warn(f"  hint: {said}")
     return err.exit_code
 
 

@@ -140,13 +140,15 @@ def register(app: typer.Typer) -> None:
                     say(f"{s.n:>3}. {s.node:<12} {s.detail}")
                 if not typer.confirm("Run these steps?"):
                     raise typer.Exit(1)
-            extra = {"folder": str(folder.resolve()), "acme_directory": acme_directory,
-                     "acme_ca_bundle": str(acme_ca_bundle) if acme_ca_bundle else "",
-                     "acme_http_port": acme_http_port, "acme_root_url": acme_root_url}
-            from uccerts.domain.runbook_options import options_from_json
+            from uccerts.domain.runbook_options import AcmeSettings, RunbookOptions
 
+            acme = AcmeSettings(acme_directory,
+                                str(acme_ca_bundle) if acme_ca_bundle else None,
+                                acme_http_port, acme_root_url or None
+                                ) if acme_directory else None
             with _Progress(as_json) as progress:
-                runbook = service.start(request, options_from_json(extra),
+                runbook = service.start(request, RunbookOptions(folder=str(folder.resolve()),
+                                                                acme=acme),
                                         on_step=progress.step)
             _report(runbook, as_json)
 

@@ -86,7 +86,7 @@ def plan_csr(purpose: Purpose, node: Node, cluster_nodes: Sequence[Node], domain
     if purpose.self_signed_only:
         raise UsageError(f"{purpose.name} has no CSR: it is always self-signed",
                       code="self-signed-only",
-                      fix=f"Use `cert regenerate` for {purpose.name}")
+                      fix=f"Regenerate the self-signed {purpose.name} certificate instead")
     node.require(purpose)
     length, hash_name = validate_key_settings(purpose.key_type, options.key_length, options.hash)
     multi = options.distribution is Distribution.MULTI_SERVER
@@ -98,7 +98,7 @@ def plan_csr(purpose: Purpose, node: Node, cluster_nodes: Sequence[Node], domain
         if purpose.san_scope is None:
             raise UsageError(f"{purpose.name} has no multi-server distribution",
                              code="multi-server-not-supported",
-                             fix="Use --distribution this-server for this purpose")
+                             fix="Generate a this-server CSR for this purpose")
         covered = _scope_nodes(purpose.san_scope, cluster_nodes)
         publisher = next((n for n in cluster_nodes if n.role is Role.PUBLISHER), node)
         ec = "-EC" if purpose.key_type is KeyType.EC else ""
@@ -119,7 +119,7 @@ def plan_csr(purpose: Purpose, node: Node, cluster_nodes: Sequence[Node], domain
     cn = (options.common_name or default_cn).strip()
     if not cn:
         raise UsageError("The common name cannot be empty", code="invalid-common-name",
-                         fix="Give --common-name or leave it out for the default")
+                         fix="Give a common name, or none for the default")
     if is_wildcard(cn):
         raise InvalidInput("Wildcard certificates are not supported",
                            code="wildcard-not-supported", fix="Use the node's FQDN")

@@ -7,10 +7,9 @@ their own shapes with small mappers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -19,6 +18,9 @@ from uccerts.domain.names import check_dns_name, check_text, parse_ip
 from uccerts.domain.purposes import KeyType, Purpose, Role, ServiceKind, name_of
 from uccerts.domain.states import RunbookState, ServiceState, StepState
 from uccerts.errors import InvalidInput, UsageError
+
+if TYPE_CHECKING:  # runbook_options builds on this module's values
+    from uccerts.domain.runbook_options import RunbookOptions
 
 
 class Distribution(StrEnum):
@@ -212,7 +214,7 @@ class Runbook:
     id: int | None
     cluster: str
     purpose: str
-    options: Mapping[str, Any]  # JSON-compatible (nodes, distribution, ca, overrides, …)
+    options: RunbookOptions  # storage keeps them as JSON (runbook_options' mappers)
     state: RunbookState
     created: dt.datetime
     updated: dt.datetime

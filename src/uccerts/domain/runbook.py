@@ -189,10 +189,10 @@ def plan_runbook(cluster: Cluster, nodes: Sequence[Node], request: Request,
         if not purpose.applies_to(node.role) and purpose.family != "CAPF":
             raise UsageError(f"{purpose.name} does not apply to {node.hostname}",
                              code="purpose-not-on-node",
-                             fix="Leave that node out of --nodes")
+                             fix="Leave that node out of the runbook's nodes")
     if not targets:
         raise UsageError("CAPF runs on the publisher only", code="purpose-not-on-node",
-                         fix="Name the publisher in --nodes")
+                         fix="Include the publisher in the runbook's nodes")
     publisher = next((n for n in nodes if n.role is Role.PUBLISHER), targets[0])
     csr_nodes = [publisher] if multi else targets
     store = purpose.trust_store or "-"

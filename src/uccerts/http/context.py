@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from uccerts.http.jobs import JobRunner
 from uccerts.http.security import CredentialCache, Logins, SessionStore
 
 if TYPE_CHECKING:
@@ -25,3 +26,5 @@ class AppContext:
     logins: Logins = field(default_factory=Logins)
     credentials: CredentialCache = field(default_factory=CredentialCache)
     settings: Settings | None = None  # the home (the lab CA of runbooks); None: unknown
+    # Work that outlives its request (service actions, runbooks), for console and APIs.
+    jobs: JobRunner = field(default_factory=JobRunner)

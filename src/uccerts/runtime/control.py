@@ -34,7 +34,7 @@ REQUEST_TIMEOUT_S = 30.0
 
 def not_running(reason: str = "") -> SystemFailure:
     return SystemFailure("The cluster is not running", code="cluster-not-running",
-                         fix="Start it with `uccerts serve` (or `make demo`) and try again",
+                         fix="Start the cluster and try again",
                          detail=reason)
 
 
@@ -135,7 +135,7 @@ def call(home: Path, op: str, args: dict[str, Any], *, actor: str,
         raise not_running("the cluster closed the connection without an answer")
     except TimeoutError as err:
         raise ControlTimeout(f"The cluster did not answer {op} within {timeout:g} s",
-                             fix="Check the `uccerts serve` output; try again") from err
+                             fix="Check the running cluster's output; try again") from err
     finally:
         sock.close()
 

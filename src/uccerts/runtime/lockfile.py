@@ -26,8 +26,8 @@ class ServeLock:
             os.close(fd)
             raise Refused(f"uccerts serve is already running for this home (pid {holder})",
                           code="serve-running",
-                          fix="Use the running one (uccerts service list NODE), or stop it "
-                              "first (Ctrl-C or SIGTERM to that pid)") from None
+                          fix="Use the running one, or stop it first (Ctrl-C or SIGTERM to "
+                              "that pid)") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd

@@ -161,7 +161,7 @@ class Fleet:
                 phone = self._phones.get(key)
                 if phone is None:
                     raise InvalidInput(f"No phone with MAC {mac}", code="unknown-phone",
-                                       fix="See `uccerts phones status` for the MACs")
+                                       fix="Look at the phones' status for their MACs")
                 chosen.append(phone)
         if node is not None:
             chosen = [p for p in chosen if p.cm_node == node]

@@ -193,8 +193,7 @@ class Supervisor:
         if inst.state is ServiceState.NOT_ACTIVATED:
             raise Refused(f"{inst.service.name} is not activated on {inst.node.hostname}",
                           code="service-not-activated",
-                          fix=f"Activate it first: uccerts service activate "
-                              f"{inst.node.hostname} \"{inst.service.name}\"")
+                          fix=f"Activate {inst.service.name} on {inst.node.hostname} first")
         return inst
 
     async def _stop(self, inst: Instance, emit: Emit) -> None:

@@ -121,7 +121,7 @@ class AccountService:
         with self.ctx.uow() as uow:
             if not uow.accounts.set_password(username, digest):
                 raise NotFound(f"No account named {username}", code="unknown-account",
-                               fix="See `uccerts admin list`")
+                               fix="List the accounts to find its name")
             self.ctx.audit(uow, "", "admin set-password", "ok", detail=username)
             uow.commit()
 
@@ -130,7 +130,7 @@ class AccountService:
             found = uow.accounts.get(username)
             if found is None:
                 raise NotFound(f"No account named {username}", code="unknown-account",
-                               fix="See `uccerts admin list`")
+                               fix="List the accounts to find its name")
             writers = [n for n, r in uow.accounts.list() if r == AccountRole.READ_WRITE]
             if found[0] == AccountRole.READ_WRITE and writers == [username]:
                 raise Refused(f"{username} is the last read-write account",

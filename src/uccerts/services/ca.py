@@ -83,7 +83,7 @@ class LabCaService:
     def load(self) -> LabCA:
         if not self.folder.exists():
             raise NotFound("There is no lab CA in this home", code="lab-ca-missing",
-                           fix="run `uccerts ca init`")
+                           fix="Create the lab CA first")
         try:
             blobs = {n: (self.folder / n).read_bytes()
                      for n in (ROOT_PEM, INTERMEDIATE_PEM, ROOT_KEY, INTERMEDIATE_KEY)}
@@ -173,5 +173,4 @@ class LabCaService:
     def _damaged(self, why: str) -> SystemFailure:
         return SystemFailure(f"The lab CA in {self.folder} is damaged: {why}",
                              code="lab-ca-damaged",
-                             fix=f"Move {self.folder} aside and run `uccerts ca init` "
-                                 "to make a new lab CA")
+                             fix=f"Move {self.folder} aside and create a new lab CA")

@@ -68,7 +68,8 @@ def _identity_purpose(name: str) -> Purpose:
     p = purpose(name)
     if p.self_signed_only or p.trust_store is None:
         raise UsageError(f"{p.name} is always self-signed: it takes no CA-signed upload",
-                         code="self-signed-only", fix=f"Use `cert regenerate` for {p.name}")
+                         code="self-signed-only",
+                         fix=f"Regenerate the self-signed {p.name} certificate instead")
     return p
 
 
@@ -140,7 +141,7 @@ class CertificateService:
         identities first, catalogue order; optionally only those expiring soon."""
         if kind not in (None, "own", "trust"):
             raise UsageError(f"Unknown type '{kind}'", code="invalid-type",
-                             fix="Use --type own or --type trust")
+                             fix="Use one of: own, trust")
         store = trust_store(purpose_name).name if purpose_name and is_trust_store(
             purpose_name) else None
         identity = purpose(purpose_name).name if purpose_name and not store else None
@@ -171,13 +172,13 @@ class CertificateService:
                 store = trust_store(purpose_name)
                 if not filename:
                     raise UsageError("A trust store holds many certificates: name one",
-                                     code="file-required", fix="Add --file NAME.pem")
+                                     code="file-required", fix="Name the file (NAME.pem)")
                 entry = TrustReader(uow, cluster.name).get(node.hostname, store.name,
                                                            filename)
                 if entry is None:
                     raise NotFound(f"No file '{filename}' in {store.name} on {node.hostname}",
                                    code="trust-file-not-found",
-                                   fix="See `uccerts cert list --type trust`")
+                                   fix="List the trust certificates to find its file name")
                 return trust_view(entry)
             p = purpose(purpose_name)
             identity = uow.identities.get(cluster.name, node.hostname, p.name, with_key=False)

@@ -73,7 +73,8 @@ class ClusterService:
             if uow.clusters.get(topo.cluster.name) is not None:
                 raise Refused(f"A cluster named '{topo.cluster.name}' already exists",
                               code="cluster-exists",
-                              fix="Choose another [cluster] name, or use --home for a new store")
+                              fix="Choose another [cluster] name, or use another home for a "
+                                  "new store")
         # Keys are made before the transaction so that no lock is held while they are.
         todo = [(node, p) for node in topo.nodes for p in purposes_for(node.role)]
         identities = []

@@ -77,16 +77,16 @@ def resolve_cluster(uow: UnitOfWork, name: str | None) -> Cluster:
         cluster = uow.clusters.get(name)
         if cluster is None:
             raise NotFound(f"No cluster named '{name}'", code="unknown-cluster",
-                           fix="See `uccerts cluster show` for the clusters in this database")
+                           fix="Name one of the clusters in this database")
         return cluster
     clusters = uow.clusters.list()
     if not clusters:
         raise NotFound("No cluster exists yet", code="no-cluster",
-                       fix="Create one with `uccerts cluster init --topology FILE.toml`")
+                       fix="Create one from a topology file")
     if len(clusters) > 1:
         names = ", ".join(c.name for c in clusters)
         raise UsageError(f"Several clusters exist ({names}); say which one",
-                         code="cluster-ambiguous", fix="Add --cluster NAME")
+                         code="cluster-ambiguous", fix="Name the cluster")
     return clusters[0]
 
 

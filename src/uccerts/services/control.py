@@ -148,4 +148,4 @@ class Blocking:
 
 def _loop_stopped() -> SystemFailure:
     return SystemFailure("The console stopped while the runbook ran", code="console-stopped",
-                         fix="Start `uccerts serve` again and resume the runbook")
+                         fix="Start the cluster again, then resume the runbook")

@@ -77,7 +77,7 @@ class CsrService:
         if pending is None:
             raise NotFound(f"There is no CSR for {p.name} on {node.hostname}",
                            code="csr-not-found",
-                           fix=f"Generate one: uccerts csr generate {node.hostname} {p.name}")
+                           fix=f"Generate a {p.name} CSR for {node.hostname} first")
         return pending  # without its key: the pending key never leaves the store
 
     def pem(self, hostname: str, purpose_name: str) -> str:

@@ -63,7 +63,7 @@ class DrfService:
                                        detail="a backup is already running")
                 raise Refused(f"A backup of cluster {cluster} is already running",
                               code="backup-already-running",
-                              fix="Wait for it, or end it with `uccerts drf backup stop`")
+                              fix="Wait for it, or stop that backup first")
             uow.settings.put(flag_key(cluster), RUNNING)
             uow.settings.put(since_key(cluster), iso(now).encode("ascii"))
             self.ctx.audit(uow, cluster, "drf backup start", "ok",

@@ -29,7 +29,7 @@ from uccerts.domain.runbook import (
     Situation,
     plan_runbook,
 )
-from uccerts.domain.runbook_options import RunbookOptions, options_from_json, options_to_json
+from uccerts.domain.runbook_options import RunbookOptions
 from uccerts.domain.signedfile import cert_sha256
 from uccerts.domain.states import RUNBOOK, STEP, RunbookState, ServiceState, StepState
 from uccerts.enroll.issued import Issued
@@ -115,7 +115,7 @@ class RunbookService:
                                              for s in plan.steps):
             stored = replace(stored, phones_before=self._control.run(
                 lambda c, who: c.phones_status(who)).registered)
-        runbook = Runbook(None, cluster, plan.purpose, options_to_json(stored),
+        runbook = Runbook(None, cluster, plan.purpose, stored,
                           RunbookState.PLANNED, now, now,
                           tuple(RunbookStep(s.n, s.node, s.action.value, s.detail, s.service)
                                 for s in plan.steps))
@@ -131,7 +131,7 @@ class RunbookService:
             runbook: Runbook | None = uow.runbooks.get(runbook_id)
         if runbook is None:
             raise NotFound(f"No runbook {runbook_id}", code="runbook-not-found",
-                           fix="See `uccerts runbook list`")
+                           fix="List the runbooks to find its number")
         return runbook
 
     def list(self) -> list[Runbook]:
@@ -209,7 +209,7 @@ class RunbookService:
     def _need_control(self) -> Blocking:
         if self._control is None:
             raise SystemFailure("The cluster is not running", code="cluster-not-running",
-                                fix="Start it with `uccerts serve` and resume the runbook")
+                                fix="Start the cluster, then resume the runbook")
         return self._control
 
     def _check_expiry(self, runbook: Runbook, step: RunbookStep) -> str:
@@ -233,14 +233,14 @@ class RunbookService:
         except NotFound:
             pass
         result = csrs.generate(step.node, runbook.purpose, CsrOptions(
-            distribution=options_from_json(runbook.options).distribution))
+            distribution=runbook.options.distribution))
         return result.pem
 
     def _enroll(self, runbook: Runbook, step: RunbookStep) -> str:
         pem = self._output(runbook, step.node, Action.GENERATE_CSR)
         csr = x509.load_pem_x509_csr(pem.encode())
         name = f"{step.node}-{runbook.purpose}"
-        options = options_from_json(runbook.options)
+        options = runbook.options
         issued = self._enrollment(options.ca, options).issue(name, self._node(step.node), csr)
         return issued.chain_pem().decode("ascii")
 
@@ -295,15 +295,15 @@ class RunbookService:
             lambda c, who: c.wait_registration(who, self.wait_phones_s))
         status = result.status
         registered, total = status.registered, status.total
-        before = options_from_json(runbook.options).phones_before
+        before = runbook.options.phones_before
         before = total if before is None else before
         if registered < before:
             reasons = status.reasons()
             raise Refused(f"Only {registered} of {before} phones re-registered"
                           + (f" ({'; '.join(reasons)})" if reasons else ""),
                           code="phones-not-registered",
-                          fix="See `uccerts phones status`; an ITL mismatch is recovered "
-                              "with `uccerts phones delete-itl`, then resume the runbook")
+                          fix="Look at the phones' status; recover an ITL mismatch by deleting "
+                              "the phones' ITL, then resume the runbook")
         return f"{registered} of {total} phones registered"
 
     def _verify_served(self, runbook: Runbook, step: RunbookStep) -> str:
@@ -313,11 +313,11 @@ class RunbookService:
         if row is None or row.running.state != ServiceState.STARTED:
             raise Refused(f"{step.service} on {step.node} is not running",
                           code="service-not-started",
-                          fix=f"uccerts service start {step.node} \"{step.service}\"")
+                          fix=f"Start {step.service} on {step.node}, then resume the runbook")
         if row.restart_needed:
             raise Refused(f"{step.service} on {step.node} still serves the old certificate",
                           code="old-certificate-served",
-                          fix=f"uccerts service restart {step.node} \"{step.service}\"")
+                          fix=f"Restart {step.service} on {step.node}, then resume the runbook")
         return f"serves {row.running.certificate_sha256}"
 
     # ------------------------------------------------------------ helpers

@@ -70,7 +70,7 @@ class AcmeEnrollment:
         if found is None or not found.directory:
             raise UsageError("--ca acme needs the ACME directory URL",
                              code="acme-directory-missing",
-                             fix="Add --acme-directory https://…/directory")
+                             fix="Give the ACME directory URL (https://…/directory)")
         # The chain an ACME CA returns usually stops below its root; without the root
         # the identity upload is refused (ca-not-in-trust-store), so fetch it when the
         # CA publishes it.

@@ -156,7 +156,7 @@ class SecurityService:
                                        detail="cluster security mode is 0 (non-secure)")
                 raise Refused("The cluster is in non-secure mode: there is no CTL to update",
                               code=CTL_NON_SECURE,
-                              fix="Set mixed mode first: uccerts cluster security-mode mixed")
+                              fix="Set the cluster's security mode to mixed first")
             sha, records = self._store_ctl(uow, cluster, nodes)
             uow.clusters.update(replace(cluster, ctl_sha256=sha))
             self.ctx.audit(uow, cluster.name, "ctl update", "ok",
@@ -214,8 +214,7 @@ def store_ctl(uow: UnitOfWork, cluster: Cluster, nodes: list[Node], issued: dt.d
     if signer is None or signer.key is None:
         raise Refused(f"{publisher.hostname} has no ITLRecovery certificate to sign "
                       "the CTL", code=CTL_NO_SIGNER,
-                      fix=f"uccerts cert regenerate {publisher.hostname} ITLRecovery "
-                          "--yes")
+                      fix=f"Regenerate the ITLRecovery certificate of {publisher.hostname}")
     records = [TrustRecord(TrustRole.SAST, publisher.hostname, signer.certificate)]
     capf = uow.identities.get(cluster.name, publisher.hostname, "CAPF", with_key=False)
     if capf is not None:

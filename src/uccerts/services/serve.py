@@ -223,9 +223,9 @@ class LocalControl:
         elif not isinstance(macs, str) and macs:
             chosen = self._fleet.select(list(macs))
         else:
-            raise UsageError("Say which phones: --all or one or more MACs",
+            raise UsageError("Say which phones: all, or one or more MACs",
                              code="phones-none-selected",
-                             fix="uccerts phones delete-itl --all | MAC…")
+                             fix="Choose all phones, or give their MACs")
         count = await self._fleet.delete_itl(chosen)
         await self._audit(who, "phones delete-itl", "ok",
                           detail=f"{count} phone(s): ITL erased and reset")

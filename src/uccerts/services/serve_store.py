@@ -44,8 +44,7 @@ class StoreHooks:
             if identity is None or identity.key is None:
                 raise SystemFailure(f"{node} has no {svc.certificate} certificate for {svc.name}",
                                     code="service-no-certificate",
-                                    fix=f"Regenerate it: uccerts cert regenerate {node} "
-                                        f"{svc.certificate} --yes")
+                                    fix=f"Regenerate the {svc.certificate} certificate of {node}")
             loads = _LOADS.get(svc.kind, _chain_pem)
             snapshot = loads(_Loading(uow, cluster, node, identity, svc, self._ctx.clock()))
         return ServiceLoad(node=node, service=svc.name, state=ServiceState.STARTED,

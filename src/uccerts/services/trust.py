@@ -179,8 +179,8 @@ class TrustService:
             if entry is None:
                 raise NotFound(f"No file '{filename}' in {store.name} on {node.hostname}",
                                code="trust-file-not-found",
-                               fix=f"See `uccerts cert list --node {node.hostname} "
-                                   f"--type trust --purpose {store.name}`")
+                               fix=f"List the {store.name} certificates of {node.hostname} "
+                                   "to find its file name")
             removed = []
             # A delete in a replicated store is cluster-wide: the same certificate goes
             # from every node, whatever its file is called there.

@@ -35,6 +35,7 @@ from uccerts.domain.model import (
     TrustEntry,
 )
 from uccerts.domain.purposes import Role
+from uccerts.domain.runbook_options import RunbookOptions, options_from_json, options_to_json
 from uccerts.domain.states import RunbookState, StepState
 from uccerts.domain.truststore import store_key
 from uccerts.errors import NotFound, Refused, SystemFailure, UccertsError
@@ -381,9 +382,9 @@ class MemoryPhoneRepo(_Repos):
         return self.s.files.get(sha256)
 
 
-def _json(options: Any) -> Any:
-    """What a JSON text column gives back: tuples become lists, a fresh copy each time."""
-    return json.loads(json.dumps(dict(options)))
+def _json(options: RunbookOptions) -> RunbookOptions:
+    """What the SQL store gives back: the options through their JSON mappers."""
+    return options_from_json(json.loads(json.dumps(options_to_json(options))))
 
 
 def _step(step: RunbookStep) -> RunbookStep:

@@ -64,6 +64,7 @@ from uccerts.domain.model import (
 )
 from uccerts.domain.names import common_name
 from uccerts.domain.purposes import KeyType, Role
+from uccerts.domain.runbook_options import options_from_json, options_to_json
 from uccerts.domain.states import RunbookState, ServiceState, StepState
 from uccerts.domain.truststore import store_key
 from uccerts.errors import UccertsError
@@ -479,7 +480,7 @@ def phone_from_row(row: Row[Any]) -> PhoneRecord:
 
 def runbook_values(r: Runbook, cluster_id: int) -> dict[str, Any]:
     return {"cluster_id": cluster_id, "purpose": r.purpose,
-            "options": json.dumps(dict(r.options)), "state": str(r.state),
+            "options": json.dumps(options_to_json(r.options)), "state": str(r.state),
             "message": r.message,
             "created": r.created, "updated": r.updated}
 
@@ -487,8 +488,8 @@ def runbook_values(r: Runbook, cluster_id: int) -> dict[str, Any]:
 def runbook_from_row(row: Row[Any], steps: tuple[RunbookStep, ...]) -> Runbook:
     """From a row carrying the cluster's name as ``cluster``."""
     return Runbook(id=row.id, cluster=row.cluster, purpose=row.purpose,
-                   options=json.loads(row.options), state=RunbookState(row.state),
-                   created=row.created,
+                   options=options_from_json(json.loads(row.options)),
+                   state=RunbookState(row.state), created=row.created,
                    updated=row.updated, steps=steps, message=row.message)
 
 

@@ -8,16 +8,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from uccerts.domain.control import ServiceAction, Who
 from uccerts.domain.purposes import service as find_service
 from uccerts.errors import NotFound, SystemFailure, UccertsError, UsageError
 from uccerts.http.auth import app_context
+from uccerts.http.jobs import Emit, JobRunner, ServiceJob, new_id
 from uccerts.http.security import Principal
 from uccerts.web.common import Where, services_for, where
-from uccerts.web.jobs import Emit, Job, Jobs
 from uccerts.web.render import NOT_RUNNING, Problem, problems, render
 from uccerts.web.session import form_writer, viewer
 
@@ -26,9 +25,8 @@ ACTIONS = ("start", "stop", "restart")
 SERVICE_MANAGER = "Service Manager is running"
 
 
-def jobs_of(request: Request) -> Jobs:
-    jobs: Jobs = request.app.state.jobs
-    return jobs
+def jobs_of(request: Request) -> JobRunner:
+    return app_context(request).jobs
 
 
 def not_running() -> SystemFailure:
@@ -85,27 +83,33 @@ async def control_action(request: Request, node: str = Form(""), service: str = 
     except UccertsError as err:
         return await _page(request, principal, node, status=err.http_status,
                            errors=problems(err))
-    job = jobs_of(request).create(principal.username, place.node.hostname, name, action)
+    runner = jobs_of(request)
+    job = runner.add(ServiceJob(new_id(), principal.username, node=place.node.hostname,
+                                service=name, action=action))
     hostname, user = place.node.hostname, principal.username
 
-    async def work(emit: Emit) -> Any:
+    async def work() -> None:
+        emit: Emit = job.events.append
         emit(SERVICE_MANAGER)
         result = await control.service(Who(user, "web"), ServiceAction(action), hostname,
                                        name, on_event=emit)
-        return result.to_dict()
+        job.result = _result(result.to_dict())
 
-    async def launch() -> None:
-        jobs_of(request).launch(job, work)
-
-    # The action starts once this page has been sent: restarting the Tomcat that
-    # serves the page ends this very connection.
+    # Every action starts once this page has been sent, and the page follows it live:
+    # one that cuts its own connection (http.jobs.cuts_own_connection) must, and the
+    # others then read the same way.
     response = render(request, "job.html", status=202, job=job, place=place)
-    response.background = BackgroundTask(launch)
+    response.background = runner.after_answer(lambda: runner.launch(job, work))
     return response
 
 
-def _job(request: Request, principal: Principal, job_id: str) -> Job:
-    job = jobs_of(request).get(job_id, principal.username)
+def _result(value: dict[str, Any]) -> dict[str, Any]:
+    keep = ("service", "state", "ports", "certificate_sha256")
+    return {k: value[k] for k in keep if k in value}
+
+
+def _job(request: Request, principal: Principal, job_id: str) -> ServiceJob:
+    job = jobs_of(request).get(ServiceJob, job_id, principal.username)
     if job is None:
         raise NotFound("No such service action", code="job-not-found",
                        fix="Start it again from Control Center")

@@ -13,16 +13,13 @@ through a small JSON poll that waits out the moment the listener is down.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from uccerts.bootstrap import Services, build_runbooks
@@ -31,10 +28,11 @@ from uccerts.domain.purposes import PURPOSES
 from uccerts.domain.purposes import purpose as find_purpose
 from uccerts.domain.runbook import CaKind, Guard, Override, Plan
 from uccerts.domain.runbook import Request as PlanRequest
-from uccerts.domain.runbook_options import RunbookOptions, options_from_json
+from uccerts.domain.runbook_options import AcmeSettings, RunbookOptions
 from uccerts.errors import NotFound, Refused, UccertsError, UsageError
 from uccerts.http.auth import app_context
 from uccerts.http.context import AppContext
+from uccerts.http.jobs import Job, JobRunner, new_id
 from uccerts.http.security import Principal
 from uccerts.services.control import Blocking, Who
 from uccerts.services.runbook import RunbookService
@@ -64,14 +62,10 @@ CONFIRM = ("A runbook changes certificates and restarts services, as the plan sh
 
 
 @dataclass
-class RunbookJob:
+class RunbookJob(Job):
     """A start or resume running in this app (its runbook known once stored)."""
 
-    id: str
-    owner: str
     runbook_id: int | None = None
-    done: bool = False
-    error: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "runbook_id": self.runbook_id, "done": self.done,
@@ -79,59 +73,34 @@ class RunbookJob:
 
 
 class RunbookJobs:
-    def __init__(self) -> None:
-        self._jobs: dict[str, RunbookJob] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+    """The runbook jobs among the app's (``http.jobs``)."""
+
+    def __init__(self, runner: JobRunner) -> None:
+        self.runner = runner
 
     def create(self, owner: str, runbook_id: int | None = None) -> RunbookJob:
-        finished = [j for j in self._jobs.values() if j.done]
-        for old in finished[:max(0, len(finished) - KEEP)]:
-            del self._jobs[old.id]
-        job = RunbookJob(secrets.token_urlsafe(12), owner, runbook_id)
-        self._jobs[job.id] = job
-        return job
+        return self.runner.add(RunbookJob(new_id(), owner, runbook_id=runbook_id))
 
     def get(self, job_id: str, owner: str) -> RunbookJob | None:
-        job = self._jobs.get(job_id)
-        return job if job is not None and job.owner == owner else None
+        return self.runner.get(RunbookJob, job_id, owner)
 
     def running(self, runbook_id: int) -> RunbookJob | None:
         """The job of this app running that runbook now, if any."""
-        return next((j for j in self._jobs.values()
+        return next((j for j in self.runner.of(RunbookJob)
                      if j.runbook_id == runbook_id and not j.done), None)
 
     def last_error(self, runbook_id: int) -> dict[str, str] | None:
-        ended = [j for j in self._jobs.values() if j.runbook_id == runbook_id and j.done]
+        ended = [j for j in self.runner.of(RunbookJob) if j.runbook_id == runbook_id and j.done]
         return ended[-1].error if ended else None
 
     def launch(self, job: RunbookJob, work: Callable[[RunbookJob], None]) -> None:
-        """Run ``work`` in a worker thread, as a task of its own (call from the loop)."""
-        task = asyncio.get_running_loop().create_task(self._run(job, work))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, job: RunbookJob, work: Callable[[RunbookJob], None]) -> None:
-        try:
-            # Not tied to any request; abandoned (not waited for) if the app stops.
-            await anyio.to_thread.run_sync(work, job, abandon_on_cancel=True)
-        except UccertsError as err:
-            job.error = {"code": err.code, "message": err.message, "fix": err.fix or ""}
-        except Exception as exc:  # a bug: the page must still end, and say so
-            job.error = {"code": "internal-error",
-                         "message": f"Unexpected internal error ({type(exc).__name__}): {exc}",
-                         "fix": "See the serve log"}
-        finally:
-            job.done = True
-
-    async def wait(self) -> None:
-        """Until every running job has ended (tests, shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Run ``work`` in a worker thread, as a task of its own (call from the loop):
+        not tied to any request; abandoned (not waited for) if the app stops."""
+        self.runner.launch_in_thread(job, work)
 
 
 def jobs_of(request: Request) -> RunbookJobs:
-    jobs: RunbookJobs = request.app.state.runbook_jobs
-    return jobs
+    return RunbookJobs(app_context(request).jobs)
 
 
 # ------------------------------------------------------------------ the service
@@ -212,12 +181,11 @@ class PlanForm:
             raise UsageError("The ACME CA needs its directory URL",
                              code="acme-directory-missing",
                              fix="Enter the directory URL (https://…/directory)")
-        return options_from_json({
-            "folder": str(resolve_folder(self.folder, root)),
-            "acme_directory": self.acme_directory,
-            "acme_ca_bundle": (str(resolve_file(self.acme_ca_bundle, root))
-                               if self.acme_ca_bundle else ""),
-            "acme_http_port": port, "acme_root_url": self.acme_root_url})
+        acme = AcmeSettings(
+            self.acme_directory,
+            str(resolve_file(self.acme_ca_bundle, root)) if self.acme_ca_bundle else None,
+            port, self.acme_root_url or None) if self.acme_directory else None
+        return RunbookOptions(folder=str(resolve_folder(self.folder, root)), acme=acme)
 
 
 def resolve_folder(text: str, root: Path | None) -> Path:
@@ -270,9 +238,9 @@ def step_doc(step: RunbookStep) -> dict[str, Any]:
 def runbook_doc(runbook: Runbook) -> dict[str, Any]:
     return {"id": runbook.id, "purpose": runbook.purpose, "state": runbook.state,
             "message": runbook.message, "created": runbook.created.isoformat(),
-            "updated": runbook.updated.isoformat(), "ca": runbook.options.get("ca", ""),
-            "folder": (str(runbook.options.get("folder", ""))
-                       if runbook.options.get("ca") == CaKind.MANUAL.value else ""),
+            "updated": runbook.updated.isoformat(), "ca": runbook.options.ca.value,
+            "folder": (runbook.options.folder or ""
+                       if runbook.options.ca is CaKind.MANUAL else ""),
             "done": sum(s.state == "done" for s in runbook.steps),
             "total": len(runbook.steps), "steps": [step_doc(s) for s in runbook.steps]}
 
@@ -369,12 +337,11 @@ async def runbooks(request: Request, principal: Principal = Depends(viewer)) -> 
 
 def _wait_for_launch(request: Request, job: RunbookJob, work: Callable[[RunbookJob], None],
                      target: str) -> Response:
-    async def launch() -> None:
-        jobs_of(request).launch(job, work)
-
+    jobs = jobs_of(request)
     # The runbook starts once this answer has been sent, and runs on its own: a step
     # may restart the Cisco Tomcat serving this console, ending this very connection.
-    return RedirectResponse(target, status_code=303, background=BackgroundTask(launch))
+    return RedirectResponse(target, status_code=303,
+                            background=jobs.runner.after_answer(lambda: jobs.launch(job, work)))
 
 
 @router.post("/runbooks/start")
@@ -407,7 +374,7 @@ async def start(request: Request, principal: Principal = Depends(form_writer)) -
         def find(_: RunbookStep | None = None) -> None:
             if job.runbook_id is None:
                 job.runbook_id = next((r.id for r in service.list()
-                                       if options_from_json(r.options).started_by == job.id),
+                                       if r.options.started_by == job.id),
                                       None)
 
         try:
@@ -439,7 +406,7 @@ async def resume(request: Request, number: str = Form("", alias="id"),
     root = ctx.settings.folder_root if ctx.settings is not None else None
     try:
         current = await run_in_threadpool(runbooks_for(ctx, services).get, runbook_id)
-        manual = (current.state == "waiting" and current.options.get("ca") == "manual")
+        manual = (current.state == "waiting" and current.options.ca is CaKind.MANUAL)
         service = runbooks_for(ctx, services, control, manual_folder=(
             resolve_folder(folder, root) if manual and folder else None))
         if jobs_of(request).running(runbook_id) is not None:

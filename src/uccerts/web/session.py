@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from uccerts.errors import Throttled, Unauthorized
+from uccerts.errors import CsrfRejected, LoginRequired, Throttled, Unauthorized
 from uccerts.http.auth import (
     SESSION_COOKIE,
     app_context,
@@ -40,14 +40,6 @@ LOGIN_COOKIE = "uccerts_login"
 LOGIN_PATH = "/login"
 HOME = "/certificates"
 CSRF_FIELD = "csrf_token"
-
-
-class LoginRequired(Exception):
-    """No valid session: a page redirects to the login page, anything else is 401."""
-
-
-class CsrfRejected(Exception):
-    """A form without this session's CSRF token (403)."""
 
 
 def session_of(request: Request) -> Session | None:

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from uccerts.errors import Forbidden, UccertsError
+from uccerts.errors import CsrfRejected, Forbidden, LoginRequired, UccertsError
 from uccerts.http.context import AppContext
 from uccerts.web import (
     pages_certificates,
@@ -25,12 +25,8 @@ from uccerts.web import (
     pages_tools,
 )
 from uccerts.web import session as web_session
-from uccerts.web.jobs import Jobs
 from uccerts.web.render import Problem, environment, problems, render
-from uccerts.web.session import CsrfRejected, LoginRequired, login_redirect
-
-CSRF_MESSAGE = ("The form has expired or did not come from this console: it was not "
-                "processed (CSRF check failed).")
+from uccerts.web.session import login_redirect
 
 
 def _wants_json(request: Request) -> bool:
@@ -48,14 +44,13 @@ def _error_page(request: Request, status: int, title: str, errors: list[Problem]
 async def _login_required(request: Request, exc: Exception) -> Response:
     if request.method in ("GET", "HEAD") and not _wants_json(request):
         return login_redirect(request)
-    return _error_page(request, 401, "Authentication is required", [Problem(
-        "error", "unauthenticated", "Authentication is required",
-        "Log in to the console first")])
+    assert isinstance(exc, LoginRequired)
+    return _error_page(request, exc.http_status, exc.message, problems(exc))
 
 
 async def _csrf(request: Request, exc: Exception) -> Response:
-    return _error_page(request, 403, "Forbidden", [Problem(
-        "error", "csrf", CSRF_MESSAGE, "Reload the page and submit the form again")])
+    assert isinstance(exc, CsrfRejected)
+    return _error_page(request, exc.http_status, "Forbidden", problems(exc))
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:
@@ -85,8 +80,6 @@ def create_console(ctx: AppContext) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
     app.state.pages = environment()
-    app.state.jobs = Jobs()
-    app.state.runbook_jobs = pages_runbooks.RunbookJobs()
     app.mount("/static", StaticFiles(packages=[("uccerts.web", "static")]), name="static")
     for module in (web_session, pages_certificates, pages_csr, pages_control,
                    pages_cluster, pages_runbooks, pages_tools):
